@@ -1,0 +1,230 @@
+// Package scheduler decides which ESXi host each new instance goes to.
+//
+// It is pure: it reads a snapshot of the hosts that the caller hands it,
+// does no I/O and keeps no state, so the same input always gives the same
+// placement. Every host it passes over gets a reason, so "why was nothing
+// placed?" always has an answer.
+package scheduler
+
+import (
+	"container/heap"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Host is the read-only view of one ESXi host that placement needs.
+type Host struct {
+	Name string
+	Zone string
+
+	// Ready is false while the host cannot be driven: not yet probed,
+	// unreachable, or refusing minicloud's credentials.
+	Ready bool
+
+	// Threads and MemoryMiB are the host's physical capacity; the Used
+	// fields are what instances placed on it already hold.
+	Threads       int
+	MemoryMiB     int
+	UsedVCPUs     int
+	UsedMemoryMiB int
+
+	// Images is the set of image ids whose template disk the host has.
+	Images map[string]bool
+}
+
+// Request asks for Max instances, and at least Min, of one size.
+type Request struct {
+	Min, Max  int
+	VCPUs     int
+	MemoryMiB int
+	Zone      string // empty for any zone
+	ImageID   string
+}
+
+// Options tune placement. The zero value uses the defaults.
+type Options struct {
+	// CPUOvercommit is how many vCPUs a host may run per hardware
+	// thread. ESXi hosts are commonly run at 4:1; DefaultCPUOvercommit
+	// when zero. Memory is never overcommitted.
+	CPUOvercommit float64
+}
+
+// DefaultCPUOvercommit is the vCPU to hardware thread ratio used when
+// Options.CPUOvercommit is zero.
+const DefaultCPUOvercommit = 4.0
+
+// Reason says why a host did not take an instance.
+type Reason string
+
+// The reasons a host is passed over.
+const (
+	ReasonNotReady  Reason = "host is not ready"
+	ReasonZone      Reason = "host is in another availability zone"
+	ReasonNoImage   Reason = "host does not have the image"
+	ReasonMemory    Reason = "not enough free memory"
+	ReasonCPU       Reason = "not enough free vCPU"
+	ReasonTooSmall  Reason = "instance type is larger than the host"
+	ReasonNoCompute Reason = "host reports no capacity"
+)
+
+// Rejection records one host that was passed over, and why.
+type Rejection struct {
+	Host   string
+	Reason Reason
+}
+
+// Plan is the outcome of placement: Hosts[i] is the host of the i-th
+// instance. Rejected lists every host that could not take (more)
+// instances, in host name order.
+type Plan struct {
+	Hosts    []string
+	Rejected []Rejection
+}
+
+// CapacityError is returned when fewer than Request.Min instances fit.
+type CapacityError struct {
+	Wanted   int
+	Placed   int
+	Rejected []Rejection
+}
+
+// Error summarises the reasons, one per host.
+func (e *CapacityError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scheduler: %d of %d instances fit", e.Placed, e.Wanted)
+	if len(e.Rejected) == 0 {
+		b.WriteString(": no hosts")
+	}
+	for i, r := range e.Rejected {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s: %s", sep, r.Host, r.Reason)
+	}
+	return b.String()
+}
+
+// Place chooses a host for each of up to req.Max instances, spreading them:
+// each goes to the eligible host with the largest share of its memory and
+// vCPU still free, counting the instances placed before it. It returns a
+// *CapacityError when fewer than req.Min fit; the plan then places nothing.
+func Place(hosts []Host, req Request, opts Options) (Plan, error) {
+	ratio := opts.CPUOvercommit
+	if ratio <= 0 {
+		ratio = DefaultCPUOvercommit
+	}
+
+	// Filter: keep the hosts that could take one instance.
+	var plan Plan
+	q := &candidates{}
+	for _, h := range hosts {
+		c := candidate{
+			name:    h.Name,
+			cpuCap:  int(float64(h.Threads) * ratio),
+			memCap:  h.MemoryMiB,
+			cpuUsed: h.UsedVCPUs,
+			memUsed: h.UsedMemoryMiB,
+		}
+		if reason := filter(h, c, req); reason != "" {
+			plan.Rejected = append(plan.Rejected, Rejection{h.Name, reason})
+			continue
+		}
+		c.score = c.scoreAfter(req)
+		*q = append(*q, c)
+	}
+	heap.Init(q)
+
+	// Place one instance at a time on the host with the most room left.
+	for len(plan.Hosts) < req.Max && q.Len() > 0 {
+		c := &(*q)[0]
+		c.cpuUsed += req.VCPUs
+		c.memUsed += req.MemoryMiB
+		plan.Hosts = append(plan.Hosts, c.name)
+
+		if reason := c.fits(req); reason != "" {
+			plan.Rejected = append(plan.Rejected, Rejection{c.name, reason})
+			heap.Pop(q)
+			continue
+		}
+		c.score = c.scoreAfter(req)
+		heap.Fix(q, 0)
+	}
+
+	sort.Slice(plan.Rejected, func(i, j int) bool {
+		return plan.Rejected[i].Host < plan.Rejected[j].Host
+	})
+	if len(plan.Hosts) < req.Min {
+		return Plan{Rejected: plan.Rejected}, &CapacityError{
+			Wanted: req.Min, Placed: len(plan.Hosts), Rejected: plan.Rejected,
+		}
+	}
+	return plan, nil
+}
+
+// filter returns why host h cannot take even one instance, or "".
+func filter(h Host, c candidate, req Request) Reason {
+	switch {
+	case !h.Ready:
+		return ReasonNotReady
+	case req.Zone != "" && h.Zone != req.Zone:
+		return ReasonZone
+	case req.ImageID != "" && !h.Images[req.ImageID]:
+		return ReasonNoImage
+	case c.cpuCap <= 0 || c.memCap <= 0:
+		return ReasonNoCompute
+	case req.VCPUs > c.cpuCap || req.MemoryMiB > c.memCap:
+		return ReasonTooSmall
+	}
+	return c.fits(req)
+}
+
+// candidate is a host still able to take instances, with its running
+// totals.
+type candidate struct {
+	name             string
+	cpuCap, memCap   int
+	cpuUsed, memUsed int
+	score            float64
+}
+
+// fits returns why one more instance does not fit, or "".
+func (c *candidate) fits(req Request) Reason {
+	if c.memUsed+req.MemoryMiB > c.memCap {
+		return ReasonMemory
+	}
+	if c.cpuUsed+req.VCPUs > c.cpuCap {
+		return ReasonCPU
+	}
+	return ""
+}
+
+// scoreAfter is the smaller of the free memory and free vCPU shares the
+// host would keep after taking one more instance: the host with the
+// highest score is the emptiest, which spreads instances.
+func (c *candidate) scoreAfter(req Request) float64 {
+	mem := float64(c.memCap-c.memUsed-req.MemoryMiB) / float64(c.memCap)
+	cpu := float64(c.cpuCap-c.cpuUsed-req.VCPUs) / float64(c.cpuCap)
+	return min(mem, cpu)
+}
+
+// candidates is a max-heap of hosts by score; ties go to the host name
+// that sorts first, so placement is deterministic.
+type candidates []candidate
+
+func (q candidates) Len() int { return len(q) }
+func (q candidates) Less(i, j int) bool {
+	if q[i].score != q[j].score {
+		return q[i].score > q[j].score
+	}
+	return q[i].name < q[j].name
+}
+func (q candidates) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *candidates) Push(x any)   { *q = append(*q, x.(candidate)) }
+func (q *candidates) Pop() any {
+	old := *q
+	c := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return c
+}
