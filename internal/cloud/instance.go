@@ -134,8 +134,11 @@ type Instance struct {
 	GuestReady       bool   `json:",omitempty"`
 
 	// Step and VMID record the controller's progress on the host.
-	Step LaunchStep `json:",omitempty"`
-	VMID string     `json:",omitempty"`
+	// Launched is set once the VM has first powered on: a failure before
+	// that ends the launch, a failure after it only stops the instance.
+	Step     LaunchStep `json:",omitempty"`
+	VMID     string     `json:",omitempty"`
+	Launched bool       `json:",omitempty"`
 }
 
 // Clone returns a deep copy of i.

@@ -67,3 +67,20 @@ func (db *DB) DeleteImage(id string) error {
 		return tx.Bucket(bucketImages).Delete([]byte(id))
 	})
 }
+
+// Image returns the image with id, or ErrNotFound.
+func (db *DB) Image(id string) (*cloud.Image, error) {
+	var img *cloud.Image
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketImages).Get([]byte(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		img = new(cloud.Image)
+		if err := json.Unmarshal(v, img); err != nil {
+			return fmt.Errorf("store: decode image %s: %w", id, err)
+		}
+		return nil
+	})
+	return img, err
+}
