@@ -1,0 +1,216 @@
+package ec2
+
+import (
+	"encoding/base64"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/minicloud/minicloud/internal/cloud"
+)
+
+// params reads the parameters of one EC2 Query request. EC2 flattens lists
+// into numbered names with the member's singular name (InstanceId.1,
+// Filter.2.Value.1); params gathers them back, ordered by index.
+//
+// The first malformed or missing value is kept in err and later reads
+// return zero values, so a decoder reads every parameter it knows and
+// checks err once, the way bufio.Scanner reports its error.
+type params struct {
+	values url.Values
+	err    error
+}
+
+// fail records err unless an earlier error is already recorded.
+func (p *params) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// has reports whether name was sent, even with an empty value.
+func (p *params) has(name string) bool {
+	_, ok := p.values[name]
+	return ok
+}
+
+// str returns the value of name, or "" when it is absent.
+func (p *params) str(name string) string {
+	if v := p.values[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// boolean returns the value of name, false when absent. EC2 spells
+// booleans true and false; any other value is InvalidParameterValue.
+func (p *params) boolean(name string) bool {
+	v, ok := p.values[name]
+	if !ok || len(v) == 0 {
+		return false
+	}
+	switch {
+	case strings.EqualFold(v[0], "true"):
+		return true
+	case strings.EqualFold(v[0], "false"):
+		return false
+	}
+	p.fail(cloud.InvalidValue(name, v[0], "Expected a boolean: true or false."))
+	return false
+}
+
+// integer returns the value of name and whether it was sent. EC2
+// integers are 32 bits; anything else is InvalidParameterValue.
+func (p *params) integer(name string) (int, bool) {
+	v, ok := p.values[name]
+	if !ok || len(v) == 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v[0]), 10, 32)
+	if err != nil {
+		p.fail(cloud.InvalidValue(name, v[0], "Expected an integer."))
+		return 0, false
+	}
+	return int(n), true
+}
+
+// required returns the integer name, recording MissingParameter when it
+// is absent.
+func (p *params) required(name string) int {
+	n, ok := p.integer(name)
+	if !ok && !p.has(name) {
+		p.fail(cloud.MissingParameter(name))
+	}
+	return n
+}
+
+// maxResults returns MaxResults, zero when absent, recording
+// InvalidParameterValue when it lies outside lo..hi.
+func (p *params) maxResults(lo, hi int) int {
+	const name = "MaxResults"
+	n, ok := p.integer(name)
+	if ok && (n < lo || n > hi) {
+		p.fail(cloud.InvalidValue(name, strconv.Itoa(n),
+			"Expecting a value between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi)+"."))
+		return 0
+	}
+	return n
+}
+
+// indexes returns the distinct indexes N of the parameters named
+// prefix.N or prefix.N.something, in increasing order. Clients number
+// from 1 without gaps, but a hand-written request may start anywhere or
+// skip numbers; the order of the indexes is what counts. A name whose N
+// is not a number is not a list member and is ignored, like any
+// parameter minicloud does not know.
+func (p *params) indexes(prefix string) []int {
+	var out []int
+	seen := map[int]bool{}
+	for key := range p.values {
+		if len(key) <= len(prefix)+1 || key[len(prefix)] != '.' ||
+			!strings.HasPrefix(key, prefix) {
+			continue
+		}
+		rest := key[len(prefix)+1:]
+		if dot := strings.IndexByte(rest, '.'); dot >= 0 {
+			rest = rest[:dot]
+		}
+		n, ok := atoi(rest)
+		if !ok || seen[n] {
+			continue
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// list returns the values of prefix.1, prefix.2, … in index order.
+func (p *params) list(prefix string) []string {
+	var out []string
+	for _, n := range p.indexes(prefix) {
+		name := member(prefix, n)
+		if p.has(name) {
+			out = append(out, p.str(name))
+		}
+	}
+	return out
+}
+
+// filters returns Filter.N, each with Filter.N.Name and its
+// Filter.N.Value.M values.
+func (p *params) filters() []cloud.Filter {
+	var out []cloud.Filter
+	for _, n := range p.indexes("Filter") {
+		prefix := member("Filter", n)
+		name := p.str(prefix + ".Name")
+		if name == "" {
+			p.fail(cloud.MissingParameter(prefix + ".Name"))
+			return nil
+		}
+		out = append(out, cloud.Filter{
+			Name:   name,
+			Values: p.list(prefix + ".Value"),
+		})
+	}
+	return out
+}
+
+// tags returns prefix.N.Key and prefix.N.Value pairs: Tag.N for
+// CreateTags, TagSpecification.N.Tag.M inside RunInstances.
+func (p *params) tags(prefix string) []cloud.Tag {
+	var out []cloud.Tag
+	for _, n := range p.indexes(prefix) {
+		m := member(prefix, n)
+		out = append(out, cloud.Tag{
+			Key:   p.str(m + ".Key"),
+			Value: p.str(m + ".Value"),
+		})
+	}
+	return out
+}
+
+// userData returns UserData as sent, recording InvalidParameterValue
+// when it is not base64, as EC2 requires.
+func (p *params) userData() string {
+	v := p.str("UserData")
+	if v == "" {
+		return ""
+	}
+	clean := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, v)
+	if _, err := base64.StdEncoding.DecodeString(clean); err != nil {
+		if _, err := base64.RawStdEncoding.DecodeString(clean); err != nil {
+			p.fail(cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
+				"Invalid BASE64 encoding of user data."))
+		}
+	}
+	return v
+}
+
+// member returns the name of the n-th member of the list prefix.
+func member(prefix string, n int) string {
+	return prefix + "." + strconv.Itoa(n)
+}
+
+// atoi parses a list index: decimal digits only, no sign, no spaces.
+func atoi(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
