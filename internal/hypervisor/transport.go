@@ -61,6 +61,7 @@ func (l *LocalTransport) Run(ctx context.Context, cmd string, stdin io.Reader) (
 	// Run the command; WaitDelay stops a background child that keeps the
 	// output pipes open from holding Run forever.
 	c := exec.CommandContext(ctx, shell, "-c", cmd)
+	killGroupOnCancel(c)
 	c.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	c.Stdin, c.Stdout, c.Stderr = stdin, &stdout, &stderr
