@@ -216,7 +216,8 @@ func (t *SSHTransport) Run(ctx context.Context, cmd string, stdin io.Reader) (Re
 }
 
 // runSession runs cmd in sess and waits for its exit or for ctx.
-func (t *SSHTransport) runSession(ctx context.Context, sess *ssh.Session, cmd string, stdin io.Reader) (Result, error) {
+func (t *SSHTransport) runSession(ctx context.Context, sess *ssh.Session, cmd string,
+	stdin io.Reader) (Result, error) {
 	var stdout, stderr bytes.Buffer
 	sess.Stdin, sess.Stdout, sess.Stderr = stdin, &stdout, &stderr
 	t.execs.Add(1)
