@@ -382,7 +382,7 @@ func extraConfig(c *vmConfig) varr {
 			skip = skip || strings.HasPrefix(lower, d) && len(lower) > len(d) &&
 				lower[len(d)] >= '0' && lower[len(d)] <= '9'
 		}
-		if skip {
+		if skip || strings.HasPrefix(k, ".") {
 			continue
 		}
 		list.items = append(list.items, obj("vim.option.OptionValue").
