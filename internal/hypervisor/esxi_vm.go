@@ -15,6 +15,16 @@ func vmxDatastorePath(ds, name string) string {
 	return "[" + ds + "] " + name + "/" + name + ".vmx"
 }
 
+// catTo returns a command that writes its stdin to path. The quoted path
+// is passed as a positional parameter rather than placed after ">": the
+// shell interpreter of the simulated host (mvdan.cc/sh v3.14) keeps the
+// backslash of an escaped quote in a redirection's target or an
+// assignment, while command arguments and "$1" expand alike in every
+// POSIX shell.
+func catTo(path string) string {
+	return "set -- " + Quote(path) + ` && cat > "$1"`
+}
+
 // CreateFiles lays out a VM's folder in one exec: it removes any folder
 // left by an earlier attempt, clones the source disk thin, and writes the
 // .vmx from stdin. The VM must not be registered yet. It returns an error
@@ -32,8 +42,8 @@ func (d *ESXi) CreateFiles(ctx context.Context, spec VMSpec) error {
 	dir := d.vmDir(spec.Datastore, spec.Name)
 	disk := dir + "/" + spec.Name + ".vmdk"
 	cmd := fmt.Sprintf("rm -rf %s && mkdir -p %s && "+
-		"vmkfstools -i %s %s -d thin </dev/null && cat > %s",
-		Quote(dir), Quote(dir), Quote(src), Quote(disk), Quote(dir+"/"+spec.Name+".vmx"))
+		"vmkfstools -i %s %s -d thin </dev/null && %s",
+		Quote(dir), Quote(dir), Quote(src), Quote(disk), catTo(dir+"/"+spec.Name+".vmx"))
 	_, err = d.execOK(ctx, "create files", cmd, strings.NewReader(vmx))
 	return err
 }
@@ -290,8 +300,8 @@ func (d *ESXi) UpdateVMX(ctx context.Context, vmid, ds, name string, v *VMX) err
 		return err
 	}
 	vmx := d.vmDir(ds, name) + "/" + name + ".vmx"
-	cmd := fmt.Sprintf("cat > %s && mv %s %s && vim-cmd vmsvc/reload %s",
-		Quote(vmx+".new"), Quote(vmx+".new"), Quote(vmx), Quote(vmid))
+	cmd := fmt.Sprintf("%s && mv %s %s && vim-cmd vmsvc/reload %s",
+		catTo(vmx+".new"), Quote(vmx+".new"), Quote(vmx), Quote(vmid))
 	_, err := d.execOK(ctx, "update vmx", cmd, strings.NewReader(v.String()))
 	return err
 }
