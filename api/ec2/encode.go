@@ -1,6 +1,7 @@
 package ec2
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/minicloud/minicloud/internal/cloud"
@@ -15,6 +16,10 @@ type encoder struct {
 	// dnsSuffix ends every private DNS name: ec2.internal in us-east-1,
 	// REGION.compute.internal elsewhere, as EC2 names them.
 	dnsSuffix string
+
+	// keys is scratch space for sorting a resource's tag keys, reused
+	// from one resource to the next.
+	keys []string
 }
 
 // dnsSuffix returns the private DNS domain EC2 uses in region.
@@ -25,13 +30,27 @@ func dnsSuffix(region string) string {
 	return region + ".compute.internal"
 }
 
-// privateDNSName returns the name EC2 gives a private IPv4 address:
-// 172.31.1.2 is ip-172-31-1-2.ec2.internal in us-east-1.
-func (e *encoder) privateDNSName(ip string) string {
-	if ip == "" || strings.ContainsRune(ip, ':') {
-		return ""
+// privateDNSName writes the name EC2 gives a private IPv4 address:
+// 172.31.1.2 is ip-172-31-1-2.ec2.internal in us-east-1. An address that
+// is not IPv4 has no such name.
+func (e *encoder) privateDNSName(ip string) {
+	const name = "privateDnsName"
+	if ip == "" || strings.Trim(ip, "0123456789.") != "" {
+		e.empty(name)
+		return
 	}
-	return "ip-" + strings.ReplaceAll(ip, ".", "-") + "." + e.dnsSuffix
+	e.start(name)
+	e.buf = append(e.buf, "ip-"...)
+	for i := 0; i < len(ip); i++ {
+		c := ip[i]
+		if c == '.' {
+			c = '-'
+		}
+		e.buf = append(e.buf, c)
+	}
+	e.buf = append(e.buf, '.')
+	e.buf = appendEscaped(e.buf, e.dnsSuffix)
+	e.end(name)
 }
 
 // encodeReturn answers an action that only succeeds or fails.
@@ -67,7 +86,7 @@ func (e *encoder) instance(in *cloud.Instance) {
 		// A terminated instance has given its address back.
 		e.empty("privateDnsName")
 	} else {
-		e.text("privateDnsName", e.privateDNSName(in.PrivateIPAddress))
+		e.privateDNSName(in.PrivateIPAddress)
 	}
 	e.empty("dnsName")
 	e.text("reason", in.StateTransitionReason)
@@ -126,7 +145,7 @@ func (e *encoder) instanceHardware(in *cloud.Instance) {
 		e.start("item")
 		e.text("deviceName", in.RootDeviceName)
 		e.start("ebs")
-		e.text("volumeId", derivedID("vol-", in.ID))
+		e.derivedID("volumeId", "vol-", in.ID)
 		e.text("status", "attached")
 		e.timestamp("attachTime", in.LaunchTime)
 		e.boolean("deleteOnTermination", true)
@@ -198,10 +217,19 @@ func (e *encoder) tagSet(tags cloud.Tags) {
 	if len(tags) == 0 {
 		return
 	}
-	set(&e.xmlWriter, "tagSet", tags.Sorted(), func(t cloud.Tag) {
-		e.text("key", t.Key)
-		e.text("value", t.Value)
-	})
+	e.keys = e.keys[:0]
+	for k := range tags {
+		e.keys = append(e.keys, k)
+	}
+	slices.Sort(e.keys)
+	e.start("tagSet")
+	for _, k := range e.keys {
+		e.start("item")
+		e.text("key", k)
+		e.text("value", tags[k])
+		e.end("item")
+	}
+	e.end("tagSet")
 }
 
 // encodeStateChanges answers StartInstances, StopInstances and
@@ -257,12 +285,16 @@ func (e *encoder) statusSummary(name string, s cloud.StatusCheck) {
 	e.end(name)
 }
 
-// derivedID names a resource minicloud does not keep separately, such as
-// an instance's root volume, after the resource it belongs to: the root
-// volume of i-0123456789abcdef0 is vol-0123456789abcdef0.
-func derivedID(prefix, owner string) string {
+// derivedID writes the id of a resource minicloud does not keep apart
+// from the one it belongs to, such as an instance's root volume, named
+// after its owner: the root volume of i-0123456789abcdef0 is
+// vol-0123456789abcdef0.
+func (e *encoder) derivedID(name, prefix, owner string) {
 	if i := strings.IndexByte(owner, '-'); i >= 0 {
-		return prefix + owner[i+1:]
+		owner = owner[i+1:]
 	}
-	return prefix + owner
+	e.start(name)
+	e.buf = append(e.buf, prefix...)
+	e.buf = appendEscaped(e.buf, owner)
+	e.end(name)
 }

@@ -46,7 +46,7 @@ func (e *encoder) image(img *cloud.Image) {
 		e.start("item")
 		e.text("deviceName", img.RootDeviceName)
 		e.start("ebs")
-		e.text("snapshotId", derivedID("snap-", img.ID))
+		e.derivedID("snapshotId", "snap-", img.ID)
 		e.integer("volumeSize", img.VolumeSizeGiB)
 		e.boolean("deleteOnTermination", true)
 		e.text("volumeType", "gp3")

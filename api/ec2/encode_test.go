@@ -156,8 +156,13 @@ func TestEncode_Instance(t *testing.T) {
 // volume, and escaping of tag values.
 func TestEncode_InstanceDerived(t *testing.T) {
 	t.Run("RegionDNSSuffix", func(t *testing.T) {
-		e := &encoder{dnsSuffix: dnsSuffix("eu-west-1")}
-		if got, want := e.privateDNSName("10.0.3.4"), "ip-10-0-3-4.eu-west-1.compute.internal"; got != want {
+		var out bytes.Buffer
+		e := &encoder{xmlWriter: xmlWriter{out: &out}, dnsSuffix: dnsSuffix("eu-west-1")}
+		e.privateDNSName("10.0.3.4")
+		e.privateDNSName("fd00::1")
+		e.flush()
+		want := "<privateDnsName>ip-10-0-3-4.eu-west-1.compute.internal</privateDnsName><privateDnsName/>"
+		if got := out.String(); got != want {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	})

@@ -222,8 +222,8 @@ func parseParams(r *http.Request, values url.Values, body []byte) (*params, erro
 			"The request body is not a well-formed form.")
 	}
 
-	// Parameters in the body come first: a signed URL's query string
-	// holds only authentication.
+	// A POST may carry parameters in its URL too; they count as well,
+	// after the body's.
 	for k, v := range values {
 		form[k] = append(form[k], v...)
 	}
