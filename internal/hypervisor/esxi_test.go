@@ -205,8 +205,7 @@ func TestESXi_CreateFiles(t *testing.T) {
 	dir := "datastore1/" + spec.Name
 	src := h.root + "/datastore1/templates/debian12/debian12.vmdk"
 	dst := h.root + "/" + dir + "/" + spec.Name + ".vmdk"
-	h.on("Destination disk format: VMFS thin-provisioned\nClone: 100% done.\n", 0,
-		"vmkfstools", "-i", src, dst, "-d", "thin")
+	h.onFixture("storage/vmkfstools-clone.txt", 0, "vmkfstools", "-i", src, dst, "-d", "thin")
 	h.mkfile(dir+"/leftover.log", "from an earlier attempt")
 
 	if err := d.CreateFiles(context.Background(), spec); err != nil {
@@ -249,18 +248,18 @@ func TestESXi_Register(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		out    string
+		file   string
 		status int
 		want   string
 	}{
-		{"PrintsVMID", "7\n", 0, "7"},
-		{"OldHostPrintsNothing", "", 0, "42"},
-		{"AlreadyRegistered", fixture(t, "fault/already-exists.txt"), 1, "42"},
+		{"PrintsVMID", "power/registervm-7.txt", 0, "7"},
+		{"OldHostPrintsNothing", "power/registervm-old.txt", 0, "42"},
+		{"AlreadyRegistered", "fault/already-exists.txt", 1, "42"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newStubHost(t)
-			h.on(tt.out, tt.status, "vim-cmd", "solo/registervm", h.root+vmx, spec.Name)
+			h.onFixture(tt.file, tt.status, "vim-cmd", "solo/registervm", h.root+vmx, spec.Name)
 			h.on(row, 0, "vim-cmd", "vmsvc/getallvms")
 			got, err := h.driver().Register(context.Background(), spec)
 			if err != nil || got != tt.want {

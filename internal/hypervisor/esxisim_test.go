@@ -392,3 +392,64 @@ func TestESXi_Simulated_WithoutTools(t *testing.T) {
 		t.Errorf("after reset: got %+v", vm)
 	}
 }
+
+func TestESXi_Simulated_Question(t *testing.T) {
+	sim := startSim(t, func(c *esxisim.Config) { c.AskUUIDQuestion = true })
+	d, ctx := sim.d, context.Background()
+	spec := simSpec("i-0000000000000000c")
+	if err := d.CreateFiles(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	vmid, err := d.Register(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A VM made by CreateFiles does not ask: its .vmx answers up front.
+	if err := d.PowerOn(ctx, vmid); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := d.Question(ctx, vmid); err != nil || q != nil {
+		t.Fatalf("question: got %+v, %v", q, err)
+	}
+	if err := d.Destroy(ctx, vmid); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without the answer, power.on waits until the question is answered.
+	if err := d.CreateFiles(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if vmid, err = d.Register(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	v, err := d.ReadVMX(ctx, spec.Datastore, spec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Delete("answer.msg.uuid.altered")
+	if err := d.UpdateVMX(ctx, vmid, spec.Datastore, spec.Name, v); err != nil {
+		t.Fatal(err)
+	}
+	powered := make(chan error, 1)
+	go func() { powered <- d.PowerOn(ctx, vmid) }()
+	var q *hypervisor.Question
+	waitFor(t, "the question", func() bool {
+		q, err = d.Question(ctx, vmid)
+		return err == nil && q != nil
+	})
+	if q.Key != "msg.uuid.altered" || len(q.Choices) != 3 || !q.Choices[2].Default {
+		t.Errorf("question: got %+v", q)
+	}
+	if err := d.Answer(ctx, vmid, q.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-powered:
+		if err != nil {
+			t.Errorf("power on after the answer: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("power on still waiting after the answer")
+	}
+}
