@@ -13,22 +13,36 @@ import (
 type action func(ctx context.Context, svc cloud.Service, p *params) (func(*encoder), error)
 
 // actions maps each Action parameter to its implementation. Adding an
-// action is one line here, a decode function and an encode function.
+// action is one entry here, a decode function and an encode function.
 var actions = map[string]action{
-	"RunInstances":              bind(decodeRunInstances, cloud.Service.RunInstances, encodeReservation),
-	"DescribeInstances":         bind(decodeDescribeInstances, cloud.Service.DescribeInstances, encodeDescribeInstances),
-	"StartInstances":            bind(decodeInstanceIDs, cloud.Service.StartInstances, encodeStateChanges),
-	"StopInstances":             bind(decodeStopInstances, cloud.Service.StopInstances, encodeStateChanges),
-	"RebootInstances":           bind(decodeInstanceIDs, noOutput(cloud.Service.RebootInstances), encodeReturn),
-	"TerminateInstances":        bind(decodeInstanceIDs, cloud.Service.TerminateInstances, encodeStateChanges),
-	"DescribeInstanceStatus":    bind(decodeDescribeInstanceStatus, cloud.Service.DescribeInstanceStatus, encodeDescribeInstanceStatus),
-	"CreateTags":                bind(decodeCreateTags, noOutput(cloud.Service.CreateTags), encodeReturn),
-	"DeleteTags":                bind(decodeDeleteTags, noOutput(cloud.Service.DeleteTags), encodeReturn),
-	"DescribeTags":              bind(decodeDescribeTags, cloud.Service.DescribeTags, encodeDescribeTags),
-	"DescribeImages":            bind(decodeDescribeImages, cloud.Service.DescribeImages, encodeDescribeImages),
-	"DescribeInstanceTypes":     bind(decodeDescribeInstanceTypes, cloud.Service.DescribeInstanceTypes, encodeDescribeInstanceTypes),
-	"DescribeRegions":           bind(decodeDescribeRegions, cloud.Service.DescribeRegions, encodeDescribeRegions),
-	"DescribeAvailabilityZones": bind(decodeDescribeAvailabilityZones, cloud.Service.DescribeAvailabilityZones, encodeDescribeAvailabilityZones),
+	"RunInstances": bind(decodeRunInstances,
+		cloud.Service.RunInstances, encodeReservation),
+	"DescribeInstances": bind(decodeDescribeInstances,
+		cloud.Service.DescribeInstances, encodeDescribeInstances),
+	"StartInstances": bind(decodeInstanceIDs,
+		cloud.Service.StartInstances, encodeStateChanges),
+	"StopInstances": bind(decodeStopInstances,
+		cloud.Service.StopInstances, encodeStateChanges),
+	"RebootInstances": bind(decodeInstanceIDs,
+		noOutput(cloud.Service.RebootInstances), encodeReturn),
+	"TerminateInstances": bind(decodeInstanceIDs,
+		cloud.Service.TerminateInstances, encodeStateChanges),
+	"DescribeInstanceStatus": bind(decodeDescribeInstanceStatus,
+		cloud.Service.DescribeInstanceStatus, encodeDescribeInstanceStatus),
+	"CreateTags": bind(decodeCreateTags,
+		noOutput(cloud.Service.CreateTags), encodeReturn),
+	"DeleteTags": bind(decodeDeleteTags,
+		noOutput(cloud.Service.DeleteTags), encodeReturn),
+	"DescribeTags": bind(decodeDescribeTags,
+		cloud.Service.DescribeTags, encodeDescribeTags),
+	"DescribeImages": bind(decodeDescribeImages,
+		cloud.Service.DescribeImages, encodeDescribeImages),
+	"DescribeInstanceTypes": bind(decodeDescribeInstanceTypes,
+		cloud.Service.DescribeInstanceTypes, encodeDescribeInstanceTypes),
+	"DescribeRegions": bind(decodeDescribeRegions,
+		cloud.Service.DescribeRegions, encodeDescribeRegions),
+	"DescribeAvailabilityZones": bind(decodeDescribeAvailabilityZones,
+		cloud.Service.DescribeAvailabilityZones, encodeDescribeAvailabilityZones),
 }
 
 // bind joins a decoder, a service method (as a method expression) and an

@@ -60,7 +60,9 @@ type signature struct {
 // outside this region and service, SignatureDoesNotMatch, RequestExpired,
 // IncompleteSignature for a signature missing its parts, and
 // MissingParameter (AWSAccessKeyId) for an unsigned request.
-func (h *handler) authenticate(r *http.Request, query url.Values, body []byte) (cloud.Caller, error) {
+func (h *handler) authenticate(
+	r *http.Request, query url.Values, body []byte,
+) (cloud.Caller, error) {
 	// Find the signature and what it claims.
 	s, err := parseSignature(r, query)
 	if err != nil {
@@ -81,7 +83,8 @@ func (h *handler) authenticate(r *http.Request, query url.Values, body []byte) (
 
 	// The signature must be the one the secret makes.
 	if !verify(r, body, s, secret) {
-		return cloud.Caller{}, &cloud.Error{Code: cloud.ErrCodeSignatureDoesNotMatch, Message: msgBadSignature}
+		return cloud.Caller{}, &cloud.Error{
+			Code: cloud.ErrCodeSignatureDoesNotMatch, Message: msgBadSignature}
 	}
 	if account == "" {
 		account = cloud.DefaultAccountID

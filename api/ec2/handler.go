@@ -187,10 +187,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 
 // readBody reads the request body, refusing one over the size limit.
 func (h *handler) readBody(r *http.Request) ([]byte, error) {
-	tooLarge := cloud.Errorf(codeRequestTooLarge,
-		"The request body exceeds the maximum of %d bytes.", h.maxBody)
 	if r.ContentLength > h.maxBody {
-		return nil, tooLarge
+		return nil, h.tooLarge()
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.maxBody+1))
 	if err != nil {
@@ -198,9 +196,15 @@ func (h *handler) readBody(r *http.Request) ([]byte, error) {
 			"The request body could not be read.")
 	}
 	if int64(len(body)) > h.maxBody {
-		return nil, tooLarge
+		return nil, h.tooLarge()
 	}
 	return body, nil
+}
+
+// tooLarge reports a body over the size limit.
+func (h *handler) tooLarge() error {
+	return cloud.Errorf(codeRequestTooLarge,
+		"The request body exceeds the maximum of %d bytes.", h.maxBody)
 }
 
 // parseParams gathers the parameters from the query string and, for a

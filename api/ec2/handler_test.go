@@ -209,3 +209,24 @@ func TestHandler_Concurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestHandler_LargeListing serves ten thousand instances: the answer is
+// streamed rather than sized up front, and arrives whole.
+func TestHandler_LargeListing(t *testing.T) {
+	fake := newFake()
+	fake.instances = make([]*cloud.Instance, 10000)
+	for n := range fake.instances {
+		fake.instances[n] = runningInstance(n)
+	}
+	rec := call(t, newTestHandler(t, fake), "DescribeInstances", nil)
+	body := wantOK(t, rec)
+	if rec.Header().Get("Content-Length") != "" {
+		t.Errorf("a %d-byte answer was sized up front", len(body))
+	}
+	if got := bytes.Count(body, []byte("<instanceId>")); got != len(fake.instances) {
+		t.Errorf("%d instances in the answer, want %d", got, len(fake.instances))
+	}
+	if !bytes.HasSuffix(body, []byte("</reservationSet></DescribeInstancesResponse>")) {
+		t.Errorf("answer ends %q", body[len(body)-80:])
+	}
+}
