@@ -236,7 +236,7 @@ func SplitDatastorePath(p string) (ds, rel string, err error) {
 		return "", "", fmt.Errorf("not a datastore path: %q", p)
 	}
 	ds, rel, ok := strings.Cut(p[1:], "]")
-	if !ok || ds == "" || strings.Contains(ds, "/") {
+	if !ok || checkName("datastore", ds) != nil {
 		return "", "", fmt.Errorf("not a datastore path: %q", p)
 	}
 	return ds, strings.TrimLeft(rel, " /"), nil

@@ -104,7 +104,8 @@ func TestESXi_DatastorePath(t *testing.T) {
 			t.Errorf("ToDatastorePath(%q): got %q, %v; want %q", got, back, err, tt.in)
 		}
 	}
-	for _, bad := range []string{"datastore1/a", "[] a", "[a/b] c", "[ds] ../../etc/passwd"} {
+	for _, bad := range []string{"datastore1/a", "[] a", "[a/b] c", "[ds] ../../etc/passwd",
+		"[..] etc/passwd", "[ds] a/../../b"} {
 		if got, err := d.DatastorePath(bad); err == nil {
 			t.Errorf("DatastorePath(%q): got %q, want an error", bad, got)
 		}

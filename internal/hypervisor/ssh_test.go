@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -392,5 +394,87 @@ func TestParseHostKey(t *testing.T) {
 		if _, err := ParseHostKey(s); err == nil {
 			t.Errorf("%q: got no error", s)
 		}
+	}
+}
+
+// freezingProxy forwards TCP connections to a server until frozen, after
+// which it passes nothing on, like a host that vanished without a FIN.
+type freezingProxy struct {
+	ln     net.Listener
+	frozen atomic.Bool
+}
+
+func newFreezingProxy(t *testing.T, target string) *freezingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezingProxy{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go p.pipe(c, s)
+			go p.pipe(s, c)
+		}
+	}()
+	return p
+}
+
+// pipe copies src to dst until the proxy freezes or either side closes.
+func (p *freezingProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		for p.frozen.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+func TestSSHTransport_KeepAlive(t *testing.T) {
+	srv := newTestSSHServer(t, "secret", serverOptions{password: true})
+	proxy := newFreezingProxy(t, srv.addr())
+	tr := newTestSSH(t, srv, "secret", func(c *SSHConfig) {
+		c.Addr, c.KeepAlive = proxy.ln.Addr().String(), 100*time.Millisecond
+	})
+	ctx := context.Background()
+
+	// An idle, healthy connection survives several keepalives.
+	if _, err := tr.Run(ctx, "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if _, err := tr.Run(ctx, "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := tr.Stats(); st.Dials != 1 {
+		t.Errorf("dials over an idle healthy connection: got %d, want 1", st.Dials)
+	}
+
+	// A connection that stops answering is dropped.
+	proxy.frozen.Store(true)
+	deadline := time.Now().Add(3 * time.Second)
+	for tr.State().Status == StatusConnected && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := tr.State(); st.Status != StatusDisconnected {
+		t.Errorf("state after the host froze: got %+v", st)
 	}
 }
