@@ -230,3 +230,24 @@ func TestHandler_LargeListing(t *testing.T) {
 		t.Errorf("answer ends %q", body[len(body)-80:])
 	}
 }
+
+// TestHandler_PanicMidAnswer checks that a panic after part of an answer
+// was sent aborts the connection instead of leaving a truncated document
+// that looks whole.
+func TestHandler_PanicMidAnswer(t *testing.T) {
+	var logs lockedBuffer
+	h := newTestHandler(t, newFake(), withLog(&logs)).(*handler)
+	defer func() {
+		if p := recover(); p != http.ErrAbortHandler {
+			t.Errorf("recovered %v, want http.ErrAbortHandler", p)
+		}
+		if !strings.Contains(logs.String(), "encoder broke") {
+			t.Errorf("panic not logged:\n%s", logs.String())
+		}
+	}()
+	x := &exchange{id: "req-1", wroteHeader: true, status: http.StatusOK}
+	func() {
+		defer h.finish(t.Context(), httptest.NewRecorder(), x)
+		panic("encoder broke")
+	}()
+}
