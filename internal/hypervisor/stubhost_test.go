@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,7 +16,7 @@ import (
 )
 
 // stubHost stands in for an ESXi host's commands in unit tests. Commands
-// run through a real /bin/sh, with vim-cmd, esxcli, vmware and vmkfstools
+// run through a real shell (busybox ash if installed, else /bin/sh), with vim-cmd, esxcli, vmware and vmkfstools
 // replaced by one stub script that logs its exact argv and prints the
 // answer registered for that argv. rm, mkdir and cat are the real ones,
 // working under a temporary VolumesRoot.
@@ -23,6 +24,7 @@ type stubHost struct {
 	t     *testing.T
 	dir   string // the stub's bin, log and answers
 	root  string // the VolumesRoot
+	shell string // busybox's ash when this machine has it, as on ESXi
 	execs atomic.Int64
 }
 
@@ -55,6 +57,15 @@ func newStubHost(t *testing.T) *stubHost {
 	}
 	for _, name := range []string{"vim-cmd", "esxcli", "vmware", "vmkfstools"} {
 		if err := os.Symlink(stub, filepath.Join(h.dir, "bin", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Run commands with busybox's ash, ESXi's shell, when it is here:
+	// busybox picks the applet from the name it is called by.
+	if bb, err := exec.LookPath("busybox"); err == nil {
+		h.shell = filepath.Join(h.dir, "sh")
+		if err := os.Symlink(bb, h.shell); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,7 +128,7 @@ func (h *stubHost) Run(ctx context.Context, cmd string, stdin io.Reader) (Result
 	h.execs.Add(1)
 	env := "STUB_DIR=" + Quote(h.dir) + "; export STUB_DIR; PATH=" +
 		Quote(filepath.Join(h.dir, "bin")) + ":$PATH\n"
-	var lt LocalTransport
+	lt := LocalTransport{Shell: h.shell}
 	return lt.Run(ctx, env+cmd, stdin)
 }
 
