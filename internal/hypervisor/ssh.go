@@ -115,7 +115,7 @@ type SSHTransport struct {
 }
 
 // errPasswordRejected stops a login that would send the password twice.
-var errPasswordRejected = errors.New("password already rejected on this connection")
+var errPasswordRejected = errors.New("the host rejected the password")
 
 // NewSSH returns a transport for cfg. It does not dial. It returns an
 // error if cfg has no usable host key or no credentials.
@@ -312,7 +312,7 @@ func (t *SSHTransport) current() (*ssh.Client, error) {
 	case t.closed:
 		return nil, fmt.Errorf("%s: %w", t.cfg.Host, ErrClosed)
 	case t.permanent != nil:
-		return nil, t.permanent
+		return nil, fmt.Errorf("%w (not dialling again until Reset)", t.permanent)
 	}
 	return t.client, nil
 }
