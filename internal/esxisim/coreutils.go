@@ -165,8 +165,8 @@ func catCmd(p *proc, args []string) int {
 	status := 0
 	for _, name := range args {
 		if name == "-" {
-			if p.stdin != nil {
-				io.Copy(p.stdout, p.stdin)
+			if p.stdin != nil && p.copyOut(p.stdin) != nil {
+				status = 1
 			}
 			continue
 		}
@@ -176,14 +176,37 @@ func catCmd(p *proc, args []string) int {
 			status = 1
 			continue
 		}
-		_, err = io.Copy(p.stdout, f)
+		err = p.copyOut(f)
 		f.Close()
 		if err != nil {
-			p.errf("cat: read error: %s\n", errnoText(err))
 			status = 1
 		}
 	}
 	return status
+}
+
+// copyOut copies r to standard output, as cat does: a read error is
+// reported; a reader that went away (a broken pipe) ends it quietly.
+func (p *proc) copyOut(r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if _, err := p.stdout.Write(buf[:n]); err != nil {
+				if !errors.Is(err, syscall.EPIPE) {
+					p.errf("cat: write error: %s\n", errnoText(err))
+				}
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			p.errf("cat: read error: %s\n", errnoText(rerr))
+			return rerr
+		}
+	}
 }
 
 // lsCmd is ls [-1adlh] [PATH...]: one name a line, or the long format.
@@ -264,7 +287,8 @@ func (p *proc) lsEntry(long bool, real, name string) {
 	if time.Since(info.ModTime()) > 180*24*time.Hour {
 		when = info.ModTime().Format("Jan _2  2006")
 	}
-	line := fmt.Sprintf("%-10s %4d %-8s %-8s %10d %s %s", mode, 1, "root", "root", info.Size(), when, name)
+	line := fmt.Sprintf("%-10s %4d %-8s %-8s %10d %s %s",
+		mode, 1, "root", "root", info.Size(), when, name)
 	if info.Mode()&fs.ModeSymlink != 0 {
 		if target, err := os.Readlink(real); err == nil {
 			line += " -> " + target

@@ -177,7 +177,7 @@ func flatName(path string) string {
 // file of the disk's size.
 func createDisk(path string, s diskSpec) error {
 	flat := flatName(path)
-	f, err := os.OpenFile(filepath.Join(filepath.Dir(path), flat), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, err := createNew(filepath.Join(filepath.Dir(path), flat))
 	if err != nil {
 		return err
 	}
@@ -191,11 +191,16 @@ func createDisk(path string, s diskSpec) error {
 	return writeDescriptor(path, flat, s)
 }
 
+// createNew creates a file that must not exist yet.
+func createNew(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+}
+
 // cloneDisk copies the disk src into a new disk dst with the format given,
 // keeping the data files sparse.
 func cloneDisk(src string, d *descriptor, dst, format string) error {
 	flat := flatName(dst)
-	out, err := os.OpenFile(filepath.Join(filepath.Dir(dst), flat), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	out, err := createNew(filepath.Join(filepath.Dir(dst), flat))
 	if err != nil {
 		return err
 	}

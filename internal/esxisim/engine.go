@@ -97,6 +97,10 @@ func init() {
 		"mv":         mvCmd,
 		"cp":         cpCmd,
 		"touch":      touchCmd,
+		"grep":       grepCmd,
+		"head":       headCmd,
+		"tail":       tailCmd,
+		"wc":         wcCmd,
 		"sleep":      sleepCmd,
 		"hostname":   hostnameCmd,
 	}

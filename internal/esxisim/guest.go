@@ -79,7 +79,8 @@ func (e *engine) guest(vm *vmState, c *vmConfig, now time.Time) guestView {
 func hostNameFor(name string) string {
 	b := []byte(name)
 	for i, c := range b {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !(letter || '0' <= c && c <= '9' || c == '-' || c == '.') {
 			b[i] = '-'
 		}
 	}
@@ -116,7 +117,8 @@ func addrAt(p netip.Prefix, offset int) netip.Addr {
 // MAC address, or "" for no MAC.
 func linkLocal(mac string) string {
 	var m [6]byte
-	if _, err := fmt.Sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]); err != nil {
+	_, err := fmt.Sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5])
+	if err != nil {
 		return ""
 	}
 	var a [16]byte

@@ -81,7 +81,8 @@ func New(cfg Config) (*Host, error) {
 
 	key := cfg.HostKey
 	if key == nil {
-		if key, err = loadHostKey(filepath.Join(cfg.Dir, "etc", "ssh", "ssh_host_ed25519_key")); err != nil {
+		key, err = loadHostKey(filepath.Join(cfg.Dir, "etc", "ssh", "ssh_host_ed25519_key"))
+		if err != nil {
 			return nil, fmt.Errorf("esxisim: %w", err)
 		}
 	}
@@ -183,7 +184,8 @@ func (h *Host) Dir() string { return h.cfg.Dir }
 
 // Exec runs one command line on the host as `sh -c` would over SSH, and
 // returns its exit status. stdin may be nil.
-func (h *Host) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) int {
+func (h *Host) Exec(ctx context.Context, cmd string, stdin io.Reader,
+	stdout, stderr io.Writer) int {
 	h.stats.session()
 	status := h.sh.run(ctx, cmd, stdin, stdout, stderr)
 	h.log.Debug("exec", "cmd", cmd, "status", status)

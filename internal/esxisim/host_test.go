@@ -313,7 +313,7 @@ func TestHost_Auth(t *testing.T) {
 			return []string{testPassword}, nil
 		}))
 		defer c.Close()
-		if want := []string{"(root@esxi) Password: "}; fmt.Sprint(prompts) != fmt.Sprint(want) {
+		if want := []string{"Password: "}; fmt.Sprint(prompts) != fmt.Sprint(want) {
 			t.Errorf("prompts = %q, want %q", prompts, want)
 		}
 	})
@@ -466,5 +466,39 @@ func TestMain_Standalone(t *testing.T) {
 	}
 	if out, status := run("ls"); status != 127 {
 		t.Errorf("Main ran ls (exit %d, %q); busybox provides it", status, out)
+	}
+}
+
+func TestHost_Filters(t *testing.T) {
+	h, err := New(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	tests := []struct {
+		name, cmd, want string
+		status          int
+	}{
+		{"GrepBasic", `printf 'a+b\nab\nc\n' | grep 'a+b'`, "a+b\n", 0},
+		{"GrepBasicAlternation", `printf 'a\nb\nc\n' | grep 'a\|c'`, "a\nc\n", 0},
+		{"GrepExtended", `printf 'a\nb\nc\n' | grep -E 'a|c'`, "a\nc\n", 0},
+		{"GrepCountInvert", `printf 'a\nb\nc\n' | grep -vc a`, "2\n", 0},
+		{"GrepNoMatch", `printf 'a\n' | grep -q z`, "", 1},
+		{"GrepIgnoreCase", `vmware -v | grep -i esxi`, "VMware ESXi 8.0.3 build-24022510\n", 0},
+		{"Head", `printf '1\n2\n3\n' | head -n 2`, "1\n2\n", 0},
+		{"Tail", `printf '1\n2\n3\n' | tail -1`, "3\n", 0},
+		{"TailFrom", `printf '1\n2\n3\n' | tail -n +2`, "2\n3\n", 0},
+		{"WcLines", `printf '1\n2\n3\n' | wc -l`, "3\n", 0},
+		{"Pipeline", `vim-cmd vmsvc/getallvms | tail -n +2 | wc -l`, "0\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			status := h.Exec(context.Background(), tt.cmd, nil, &out, &errOut)
+			if got := out.String(); got != tt.want || status != tt.status {
+				t.Errorf("got %q exit %d (stderr %q), want %q exit %d",
+					got, status, errOut.String(), tt.want, tt.status)
+			}
+		})
 	}
 }

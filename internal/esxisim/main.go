@@ -34,7 +34,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string
 		name, rest = path.Base(rest[0]), rest[1:]
 	}
 	if !standalonePrograms[name] {
-		fmt.Fprintf(stderr, "esxisim: unknown program %q (want vim-cmd, vmkfstools, esxcli or vmware)\n", name)
+		fmt.Fprintf(stderr, "esxisim: unknown program %q "+
+			"(want vim-cmd, vmkfstools, esxcli or vmware)\n", name)
 		return 127
 	}
 

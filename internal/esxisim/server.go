@@ -42,8 +42,9 @@ func (h *Host) serverConfig() *ssh.ServerConfig {
 		},
 		KeyboardInteractiveCallback: func(c ssh.ConnMetadata,
 			challenge ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
-			prompt := fmt.Sprintf("(%s@%s) Password: ", c.User(), h.cfg.Name)
-			answers, err := challenge("", "", []string{prompt}, []bool{false})
+			// OpenSSH's client shows this as "(root@host) Password: ",
+			// adding the user and host itself, as with a real host.
+			answers, err := challenge("", "", []string{"Password: "}, []bool{false})
 			if err != nil || len(answers) != 1 {
 				return nil, errAuth
 			}

@@ -49,7 +49,8 @@ func (s *shell) environ() []string {
 
 // newRunner makes an interpreter for the host, in the host folder dir,
 // with the streams given. stdin may be nil.
-func (s *shell) newRunner(dir string, stdin *os.File, stdout, stderr io.Writer) (*interp.Runner, error) {
+func (s *shell) newRunner(dir string, stdin *os.File,
+	stdout, stderr io.Writer) (*interp.Runner, error) {
 	var in io.Reader
 	if stdin != nil {
 		in = stdin
@@ -85,7 +86,8 @@ func parse(line string) (*syntax.File, error) {
 }
 
 // run runs one command line and returns its exit status, as `sh -c LINE`.
-func (s *shell) run(ctx context.Context, line string, stdin io.Reader, stdout, stderr io.Writer) int {
+func (s *shell) run(ctx context.Context, line string, stdin io.Reader,
+	stdout, stderr io.Writer) int {
 	stdout, stderr = lockedWriter(stdout), lockedWriter(stderr)
 	file, err := parse(line)
 	if err != nil {
@@ -218,7 +220,8 @@ func isProgram(name string) bool {
 
 // script runs the file at the host path full as a shell script. Like
 // ESXi 8, the host runs only scripts that start with a #! line naming sh.
-func (s *shell) script(ctx context.Context, hc interp.HandlerContext, full string, args []string) error {
+func (s *shell) script(ctx context.Context, hc interp.HandlerContext,
+	full string, args []string) error {
 	data, err := os.ReadFile(s.e.fs.real(full))
 	if err != nil {
 		fmt.Fprintf(hc.Stderr, "sh: %s: not found\n", args[0])
@@ -341,7 +344,8 @@ func (s *shell) hostPath(ctx context.Context, p string) string {
 }
 
 // open opens a file for a redirection, with busybox's words when it fails.
-func (s *shell) open(ctx context.Context, p string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+func (s *shell) open(ctx context.Context, p string, flag int,
+	perm os.FileMode) (io.ReadWriteCloser, error) {
 	f, err := os.OpenFile(s.hostPath(ctx, p), flag, perm)
 	if err == nil {
 		return f, nil

@@ -131,9 +131,12 @@ func (e *engine) settle(st *hostState, now time.Time) {
 	}
 }
 
+// vmFunc is a change to one VM, made with its .vmx at the time now.
+type vmFunc func(st *hostState, vm *vmState, c *vmConfig, now time.Time) error
+
 // withVM runs fn on the VM args[0] names, with its .vmx, under the
 // inventory lock.
-func (p *proc) withVM(args []string, fn func(st *hostState, vm *vmState, c *vmConfig, now time.Time) error) error {
+func (p *proc) withVM(args []string, fn vmFunc) error {
 	id, err := vmidArg(args)
 	if err != nil {
 		return err

@@ -211,7 +211,8 @@ func (e *engine) vmSummary(vm *vmState, c *vmConfig, now time.Time) *vobj {
 // questionInfo builds the vim.vm.QuestionInfo of a pending question.
 func questionInfo(q *question) *vobj {
 	choice := func(key, label string) *vobj {
-		return obj("vim.ElementDescription").f("label", str(label)).f("summary", str(label)).f("key", str(key))
+		return obj("vim.ElementDescription").
+			f("label", str(label)).f("summary", str(label)).f("key", str(key))
 	}
 	return obj("vim.vm.QuestionInfo").
 		f("id", str(fmt.Sprint(q.ID))).
@@ -343,12 +344,13 @@ func (e *engine) devices(c *vmConfig) varr {
 	for i, n := range c.nics() {
 		network := c.vmx.value(fmt.Sprintf("ethernet%d.networkName", n))
 		dev := c.vmx.value(fmt.Sprintf("ethernet%d.virtualDev", n))
+		addressType := c.vmx.value(fmt.Sprintf("ethernet%d.addressType", n))
 		list.items = append(list.items, obj(nicType(dev)).
 			f("key", num(4000+n)).
 			f("deviceInfo", obj("vim.Description").
 				f("label", str(fmt.Sprintf("Network adapter %d", i+1))).
 				f("summary", str(network))).
-			f("addressType", str(strings.ToLower(cmpOr(c.vmx.value(fmt.Sprintf("ethernet%d.addressType", n)), "generated")))).
+			f("addressType", str(strings.ToLower(cmpOr(addressType, "generated")))).
 			f("macAddress", str(c.mac(n))))
 	}
 	return list

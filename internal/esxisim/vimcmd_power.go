@@ -66,7 +66,8 @@ func (e *engine) asksUUIDQuestion(c *vmConfig) bool {
 // powerOn starts the VM. answer is how the moved-or-copied question was
 // answered ("" if it was not asked): a copy gets a new BIOS UUID and new
 // MAC addresses, as VMware gives it.
-func (e *engine) powerOn(st *hostState, vm *vmState, c *vmConfig, now time.Time, answer string) error {
+func (e *engine) powerOn(st *hostState, vm *vmState, c *vmConfig, now time.Time,
+	answer string) error {
 	// Record the VM's identity and place in its .vmx.
 	if answer == "" {
 		answer = c.vmx.value("answer.msg.uuid.altered")
