@@ -1,6 +1,7 @@
 package esxisim
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -47,23 +48,33 @@ func vmkfstools(p *proc, args []string) int {
 
 	// Each operation runs under the inventory lock, so that two clones
 	// cannot both take the last free space, and no disk is deleted while
-	// a VM powers on with it.
+	// a VM powers on with it. What it prints waits until the lock is
+	// released, so a slow reader holds up no other command.
+	var out, errOut bytes.Buffer
+	q := *p
+	q.stdout, q.stderr = &out, &errOut
 	status := 0
-	p.e.update(func(st *hostState, now time.Time) error {
+	err = p.e.update(func(st *hostState, now time.Time) error {
 		switch {
 		case o.clone != "":
-			status = p.vmkClone(o)
+			status = q.vmkClone(o)
 		case o.create != "":
-			status = p.vmkCreate(o)
+			status = q.vmkCreate(o)
 		case o.extend != "":
-			status = p.vmkExtend(st, o)
+			status = q.vmkExtend(st, o)
 		case o.delete:
-			status = p.vmkDelete(st, o)
+			status = q.vmkDelete(st, o)
 		case o.rename != "":
-			status = p.vmkRename(st, o)
+			status = q.vmkRename(st, o)
 		}
 		return nil
 	})
+	p.stdout.Write(out.Bytes())
+	p.stderr.Write(errOut.Bytes())
+	if err != nil {
+		p.errf("vmkfstools: %v\n", err)
+		return 255
+	}
 	return status
 }
 
