@@ -64,10 +64,11 @@ func (p *proc) badOption(prog string, c byte) int {
 }
 
 // protected reports whether a host path may not be removed or moved: the
-// root, the volumes folder, and the datastores' mount points, which a real
-// host keeps busy.
+// root, /dev/null (which is this machine's), the volumes folder, and the
+// datastores' mount points, which a real host keeps busy.
 func (p *proc) protected(hostPath string) bool {
-	if hostPath == "/" || hostPath == p.e.fs.volumes || hostPath == path.Dir(p.e.fs.volumes) {
+	switch hostPath {
+	case "/", "/dev", "/dev/null", p.e.fs.volumes, path.Dir(p.e.fs.volumes):
 		return true
 	}
 	for _, v := range p.e.vols {
@@ -331,10 +332,11 @@ func mvCmd(p *proc, args []string) int {
 	status := 0
 	for _, src := range ops[:len(ops)-1] {
 		var err error
-		if p.protected(p.path(src)) {
+		to := p.target(src, dst, intoDir)
+		if p.protected(p.path(src)) || to == os.DevNull {
 			err = syscall.EBUSY
 		} else {
-			err = os.Rename(p.real(src), p.target(src, dst, intoDir))
+			err = os.Rename(p.real(src), to)
 		}
 		if err != nil {
 			p.errf("mv: can't rename '%s': %s\n", src, errnoText(err))
@@ -442,6 +444,9 @@ func touchCmd(p *proc, args []string) int {
 	now := time.Now()
 	for _, name := range files {
 		real := p.real(name)
+		if real == os.DevNull {
+			continue
+		}
 		f, err := os.OpenFile(real, os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
 			f.Close()

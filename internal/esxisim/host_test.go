@@ -308,10 +308,11 @@ func TestHost_Auth(t *testing.T) {
 
 	t.Run("KeyboardInteractive", func(t *testing.T) {
 		var prompts []string
-		c := mustDial(t, th, ssh.KeyboardInteractive(func(user, instr string, qs []string, echo []bool) ([]string, error) {
+		answer := func(user, instr string, qs []string, echo []bool) ([]string, error) {
 			prompts = append(prompts, qs...)
 			return []string{testPassword}, nil
-		}))
+		}
+		c := mustDial(t, th, ssh.KeyboardInteractive(answer))
 		defer c.Close()
 		if want := []string{"Password: "}; fmt.Sprint(prompts) != fmt.Sprint(want) {
 			t.Errorf("prompts = %q, want %q", prompts, want)
@@ -449,8 +450,8 @@ func TestMain_Standalone(t *testing.T) {
 	if status != 0 || out != "1\n" {
 		t.Fatalf("registervm: exit %d, %q", status, out)
 	}
-	out, _ = run("esxisim", "vmkfstools", "-i", filepath.Join(volumes, "datastore1", "templates", "tmpl", "tmpl.vmdk"),
-		filepath.Join(vmDir, "vm.vmdk"), "-d", "thin")
+	tmpl := filepath.Join(volumes, "datastore1", "templates", "tmpl", "tmpl.vmdk")
+	out, _ = run("esxisim", "vmkfstools", "-i", tmpl, filepath.Join(vmDir, "vm.vmdk"), "-d", "thin")
 	if !strings.HasSuffix(out, "Clone: 100% done.\n") {
 		t.Fatalf("clone: %q", out)
 	}
@@ -500,5 +501,88 @@ func TestHost_Filters(t *testing.T) {
 					got, status, errOut.String(), tt.want, tt.status)
 			}
 		})
+	}
+}
+
+func TestHost_DevNullIsSafe(t *testing.T) {
+	th := mustStartHost(t, Config{})
+	th.run(t, "touch /tmp/f; mv /tmp/f /dev/null; rm -f /dev/null; rmdir /dev; "+
+		"echo x > /dev/null; touch /dev/null")
+	info, err := os.Stat(os.DevNull)
+	if err != nil || info.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("this machine's %s was changed: %v %v", os.DevNull, info.Mode(), err)
+	}
+	if got := th.mustRun(t, "cat /dev/null; ls /tmp"); got != "f\n" {
+		t.Errorf("got %q, want the file left in /tmp", got)
+	}
+}
+
+func TestHost_VMCommands(t *testing.T) {
+	th := mustStartHost(t, templateConfig())
+	id := th.register(t, "vm", 1)
+
+	t.Run("DiskAddExisting", func(t *testing.T) {
+		th.mustRun(t, "vmkfstools -c 2G -d thin /vmfs/volumes/datastore1/vm/data.vmdk")
+		th.mustRun(t, "vim-cmd vmsvc/device.diskaddexisting "+id+" /vmfs/volumes/datastore1/vm/data.vmdk 0 1")
+		cfg := th.mustRun(t, "vim-cmd vmsvc/get.config "+id)
+		if !strings.Contains(cfg, `label = "Hard disk 2"`) ||
+			!strings.Contains(cfg, "capacityInBytes = 2147483648") {
+			t.Errorf("attached disk missing from get.config:\n%s", cfg)
+		}
+		r := th.run(t, "vim-cmd vmsvc/device.diskaddexisting "+id+" /vmfs/volumes/datastore1/vm/data.vmdk 0 1")
+		if r.status == 0 {
+			t.Error("a second disk on a used unit was accepted")
+		}
+	})
+
+	t.Run("Snapshots", func(t *testing.T) {
+		th.mustRun(t, "vim-cmd vmsvc/power.on "+id)
+		th.mustRun(t, "vim-cmd vmsvc/snapshot.create "+id+" one '' true && "+
+			"vim-cmd vmsvc/snapshot.create "+id+" two && vim-cmd vmsvc/power.off "+id)
+		th.mustRun(t, "vim-cmd vmsvc/snapshot.revert "+id+" 1 false")
+		if st := th.mustRun(t, "vim-cmd vmsvc/power.getstate "+id); !strings.Contains(st, "Powered on") {
+			t.Errorf("revert to a snapshot with memory left the VM %q", st)
+		}
+		th.mustRun(t, "vim-cmd vmsvc/snapshot.remove "+id+" 1")
+		got := th.mustRun(t, "vim-cmd vmsvc/snapshot.get "+id)
+		if !strings.Contains(got, "|-ROOT\n--Snapshot Name        : two\n") || strings.Contains(got, "one") {
+			t.Errorf("after removing the root, the tree is:\n%s", got)
+		}
+		th.mustRun(t, "vim-cmd vmsvc/snapshot.removeall "+id)
+		if got := th.mustRun(t, "vim-cmd vmsvc/snapshot.get "+id); got != "Get Snapshot:\n" {
+			t.Errorf("after removeall: %q", got)
+		}
+		th.mustRun(t, "vim-cmd vmsvc/power.off "+id)
+	})
+
+	t.Run("ReloadReadsTheVMX", func(t *testing.T) {
+		th.mustRun(t, "sh -c \"cat /vmfs/volumes/datastore1/vm/vm.vmx | grep -v displayName > /tmp/x\" && "+
+			"echo 'displayName = \"renamed\"' >> /tmp/x && mv /tmp/x /vmfs/volumes/datastore1/vm/vm.vmx && "+
+			"vim-cmd vmsvc/reload "+id)
+		if got := th.mustRun(t, "vim-cmd vmsvc/getallvms"); !strings.Contains(got, "renamed") {
+			t.Errorf("reload kept the old name:\n%s", got)
+		}
+	})
+
+	t.Run("BrokenVMIsSkipped", func(t *testing.T) {
+		th.mustRun(t, "rm -rf /vmfs/volumes/datastore1/vm")
+		r := th.run(t, "vim-cmd vmsvc/getallvms")
+		if r.stderr != "Skipping invalid VM '"+id+"'\n" || strings.Contains(r.stdout, "vm.vmx") {
+			t.Errorf("got %+v", r)
+		}
+		th.mustRun(t, "vim-cmd vmsvc/unregister "+id)
+	})
+}
+
+func TestHost_Latency(t *testing.T) {
+	h, err := New(Config{Dir: t.TempDir(), Latency: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	start := time.Now()
+	h.Exec(context.Background(), "vim-cmd vmsvc/getallvms; esxcli system version get; ls /", nil, nil, nil)
+	if took := time.Since(start); took < 100*time.Millisecond {
+		t.Errorf("two management calls took %v, want at least 100ms", took)
 	}
 }

@@ -36,11 +36,15 @@ func identityMap(dir string) fsMap {
 }
 
 // real returns the path on this machine of the absolute host path p. A
-// path cannot climb out of the host's root: "/.." is "/".
+// path cannot climb out of the host's root: "/.." is "/". The host's
+// /dev/null is this machine's.
 func (m fsMap) real(p string) string {
 	p = path.Clean("/" + p)
 	if m.root == "" {
 		return filepath.FromSlash(p)
+	}
+	if p == "/dev/null" {
+		return os.DevNull
 	}
 	return filepath.Join(m.root, filepath.FromSlash(p))
 }

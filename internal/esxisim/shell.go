@@ -334,13 +334,9 @@ func (s *shell) lookup(hc interp.HandlerContext, mode string, names []string) er
 }
 
 // hostPath resolves a path the interpreter hands a handler into a path on
-// this machine. /dev/null is this machine's.
+// this machine.
 func (s *shell) hostPath(ctx context.Context, p string) string {
-	full := hostAbs(interp.HandlerCtx(ctx).Dir, p)
-	if full == "/dev/null" {
-		return os.DevNull
-	}
-	return s.e.fs.real(full)
+	return s.e.fs.real(hostAbs(interp.HandlerCtx(ctx).Dir, p))
 }
 
 // open opens a file for a redirection, with busybox's words when it fails.
