@@ -67,6 +67,7 @@ func vimCmd(p *proc, args []string) int {
 }
 
 // errInsufficient is what vim-cmd says when a command lacks an argument.
+// Its text is printed as it is, so it keeps vim-cmd's capital and stop.
 var errInsufficient = errors.New("Insufficient arguments.")
 
 // finish prints how a vim-cmd command ended and returns its exit status: a
