@@ -1,0 +1,184 @@
+package compute
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/minicloud/minicloud/internal/cloud"
+	"github.com/minicloud/minicloud/internal/hypervisor"
+)
+
+// reasonVMGone is the state reason of an instance whose VM disappeared
+// from its host without minicloud destroying it.
+var reasonVMGone = cloud.StateReason{
+	Code:    "Server.InternalError",
+	Message: "Server.InternalError: The instance's VM was removed from its host outside minicloud",
+}
+
+// observe reads the host's VMs in one command and brings the instances in
+// line with what it sees: a VM powered off or on outside minicloud, a VM
+// destroyed outside it, a guest that reported its address. VMs that look
+// like instances but that no instance claims are reported, never touched.
+func (w *worker) observe(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+
+	insts, err := w.svc.store.HostInstances(w.cfg.Name)
+	if err != nil {
+		w.log.Error("read instances", "err", err)
+		return
+	}
+	var guests []string
+	for _, inst := range insts {
+		if inst.State == cloud.StateRunning && !inst.GuestReady && inst.VMID != "" {
+			guests = append(guests, inst.VMID)
+		}
+	}
+	inv, err := w.cfg.Driver.Observe(ctx, guests)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.hostFailed(err)
+		}
+		return
+	}
+
+	vms := map[string]hypervisor.VM{}
+	for _, vm := range inv.VMs {
+		vms[vm.Name] = vm
+	}
+	claimed := map[string]bool{}
+	for _, inst := range insts {
+		if inst.State != cloud.StateTerminated {
+			claimed[inst.ID] = true
+		}
+		vm, ok := vms[inst.ID]
+		if change := w.drift(inst, vm, ok, inv.Taken); change != nil {
+			if err := w.record(inst.ID, change); err != nil {
+				w.log.Error("record observation", "instance", inst.ID, "err", err)
+			}
+		}
+	}
+	w.reportUnclaimed(inv.VMs, claimed)
+}
+
+// drift returns the change that brings inst in line with its VM as
+// observed at taken, or nil. Instances with a step in flight, or whose
+// state changed after the observation began, are left to the controller.
+func (w *worker) drift(inst *cloud.Instance, vm hypervisor.VM, found bool, taken time.Time) func(*cloud.Instance) {
+	w.mu.Lock()
+	busy := w.busy[inst.ID]
+	w.mu.Unlock()
+	if busy || !inst.Settled() || !inst.StateChanged.Before(taken) {
+		return nil
+	}
+	stateAsSeen := func(i *cloud.Instance) bool {
+		return i.State == inst.State && i.Settled() && i.StateChanged.Equal(inst.StateChanged)
+	}
+	now := cloud.UserInitiated(w.svc.now())
+
+	switch {
+	case !found && inst.Step == cloud.StepRegistered &&
+		(inst.State == cloud.StateRunning || inst.State == cloud.StateStopped):
+		w.log.Warn("VM destroyed outside minicloud", "instance", inst.ID)
+		return func(i *cloud.Instance) {
+			if stateAsSeen(i) {
+				reason := reasonVMGone
+				i.State, i.Desired, i.StateReason = cloud.StateTerminated, cloud.StateTerminated, &reason
+				i.StateTransitionReason = now
+				i.Step, i.VMID, i.GuestReady = cloud.StepNone, "", false
+			}
+		}
+	case !found:
+		return nil
+	case inst.State == cloud.StateRunning && !vm.PoweredOn:
+		w.log.Warn("VM powered off outside minicloud", "instance", inst.ID)
+		return func(i *cloud.Instance) {
+			if stateAsSeen(i) {
+				reason := cloud.ReasonUserShutdown
+				i.State, i.Desired, i.StateReason = cloud.StateStopped, cloud.StateStopped, &reason
+				i.StateTransitionReason, i.GuestReady = now, false
+			}
+		}
+	case inst.State == cloud.StateStopped && vm.PoweredOn:
+		w.log.Warn("VM powered on outside minicloud", "instance", inst.ID)
+		return func(i *cloud.Instance) {
+			if stateAsSeen(i) {
+				i.State, i.Desired, i.StateReason = cloud.StateRunning, cloud.StateRunning, nil
+				i.StateTransitionReason, i.Launched = "", true
+			}
+		}
+	case inst.VMID != vm.ID:
+		return func(i *cloud.Instance) { i.VMID = vm.ID }
+	case inst.State == cloud.StateRunning && vm.Guest != nil && guestChanged(inst, vm.Guest):
+		g := vm.Guest
+		return func(i *cloud.Instance) {
+			if i.State == cloud.StateRunning {
+				i.PrivateIPAddress = g.IPAddress
+				i.GuestHostName = g.HostName
+				i.GuestReady = g.ToolsRunning && g.IPAddress != ""
+			}
+		}
+	}
+	return nil
+}
+
+// guestChanged reports whether the guest reports something inst does not
+// record yet.
+func guestChanged(inst *cloud.Instance, g *hypervisor.GuestInfo) bool {
+	ready := g.ToolsRunning && g.IPAddress != ""
+	return ready != inst.GuestReady ||
+		(g.IPAddress != "" && g.IPAddress != inst.PrivateIPAddress)
+}
+
+// reportUnclaimed records VMs named like instances that no instance on
+// this host claims, and logs each the first time it is seen.
+func (w *worker) reportUnclaimed(vms []hypervisor.VM, claimed map[string]bool) {
+	var names []string
+	for _, vm := range vms {
+		if cloud.ValidID(cloud.PrefixInstance, vm.Name) && !claimed[vm.Name] {
+			names = append(names, vm.Name)
+		}
+	}
+	slices.Sort(names)
+	before := w.svc.fleet.unclaimed(w.cfg.Name)
+	for _, n := range names {
+		if !slices.Contains(before, n) {
+			w.log.Warn("VM on host claimed by no instance; leaving it alone", "vm", n)
+		}
+	}
+	w.svc.fleet.setUnclaimed(w.cfg.Name, names)
+}
+
+// janitor removes terminated instances once they have been visible for
+// TerminatedTTL, checking once a minute or so.
+func (s *Service) janitor(ctx context.Context) {
+	every := min(time.Minute, s.opts.TerminatedTTL/2)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var expired []string
+		err := s.store.ScanInstances("", func(inst *cloud.Instance) bool {
+			if inst.State == cloud.StateTerminated && !s.visible(inst) {
+				expired = append(expired, inst.ID)
+			}
+			return true
+		})
+		if err == nil && len(expired) > 0 {
+			err = s.store.DeleteInstances(expired)
+		}
+		if err != nil {
+			s.log.Error("remove expired instances", "err", err)
+			continue
+		}
+		if len(expired) > 0 {
+			s.fleet.release(expired)
+			s.log.Info("removed terminated instances", "count", len(expired))
+		}
+	}
+}
