@@ -129,7 +129,7 @@ func TestPlace(t *testing.T) {
 	})
 
 	t.Run("CPUOvercommit", func(t *testing.T) {
-		hosts := []scheduler.Host{host("a", "z1", 2, 1 << 20)}
+		hosts := []scheduler.Host{host("a", "z1", 2, 1<<20)}
 		req := micro
 		req.Min, req.Max = 1, 100
 		for _, tt := range []struct {
