@@ -22,6 +22,16 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+
+	// 1 -> 2: key pairs and the network: VPCs, subnets, security groups.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketKeyPairs, bucketVPCs, bucketSubnets, bucketGroups} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version this minicloud writes.

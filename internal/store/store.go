@@ -41,6 +41,10 @@ var (
 	bucketHostInstances = []byte("host-instances")
 	bucketImages        = []byte("images")
 	bucketTokens        = []byte("client-tokens")
+	bucketKeyPairs      = []byte("key-pairs")
+	bucketVPCs          = []byte("vpcs")
+	bucketSubnets       = []byte("subnets")
+	bucketGroups        = []byte("security-groups")
 
 	keySchema = []byte("schema")
 )

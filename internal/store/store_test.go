@@ -367,3 +367,32 @@ func BenchmarkDB_ScanInstances(b *testing.B) {
 		}
 	}
 }
+
+func TestOpen_MigratesSchema1(t *testing.T) {
+	// A file as the first minicloud wrote it: schema 1, no network buckets.
+	path := filepath.Join(t.TempDir(), "minicloud.db")
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucketIfNotExists([]byte("meta"))
+		for _, b := range []string{"instances", "host-instances", "images", "client-tokens"} {
+			tx.CreateBucketIfNotExists([]byte(b))
+		}
+		return meta.Put([]byte("schema"), []byte("1"))
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, _ := db.Schema(); v != store.SchemaVersion || v < 2 {
+		t.Fatalf("schema = %d, want %d", v, store.SchemaVersion)
+	}
+}
