@@ -261,14 +261,14 @@ func imageConfigs(images []config.Image) []compute.ImageConfig {
 	return out
 }
 
-// credentials maps access keys to their secrets and accounts.
-type credentials map[string]config.Credential
+// credentialStore maps access keys to their secrets and accounts.
+type credentialStore map[string]config.Credential
 
 // newCredentials returns the configured keys, or the well-known test
 // pair when none are configured; Validate has made sure minicloud then
 // listens on loopback only.
-func newCredentials(cfg *config.Config) credentials {
-	creds := credentials{}
+func newCredentials(cfg *config.Config) credentialStore {
+	creds := credentialStore{}
 	for _, c := range cfg.Credentials {
 		creds[c.AccessKeyID] = c
 	}
@@ -282,7 +282,7 @@ func newCredentials(cfg *config.Config) credentials {
 }
 
 // Lookup returns the secret and account of an access key.
-func (c credentials) Lookup(id string) (secret, account string, ok bool) {
+func (c credentialStore) Lookup(id string) (secret, account string, ok bool) {
 	cr, ok := c[id]
 	return cr.SecretAccessKey, cr.AccountID, ok
 }
