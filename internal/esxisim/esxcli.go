@@ -60,7 +60,7 @@ func esxcli(p *proc, args []string) int {
 			words = append(words, a)
 		}
 	}
-	if err := pause(p.ctx, p.e.set.Latency); err != nil {
+	if err := pause(p.ctx, p.e.latency()); err != nil {
 		return 1
 	}
 

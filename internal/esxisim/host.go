@@ -33,10 +33,13 @@ type Host struct {
 	cancel context.CancelFunc // ends ctx
 	wg     sync.WaitGroup     // the goroutines serving listeners and connections
 
-	mu        sync.Mutex // guards listeners, conns and closed
+	mu        sync.Mutex // guards the fields up to the blank line
 	listeners map[net.Listener]bool
 	conns     map[net.Conn]bool
 	closed    bool
+	down      bool     // off the network until Up
+	downAddrs []string // where the host listened before Down
+	startups  int      // connections in their SSH handshake
 
 	auth  authState // guards itself
 	stats counters  // guards itself
@@ -231,38 +234,57 @@ func (h *Host) Serve(l net.Listener) error {
 		c, err := l.Accept()
 		if err != nil {
 			h.mu.Lock()
-			closed := h.closed
+			stopped := h.closed || h.down
 			delete(h.listeners, l)
 			h.mu.Unlock()
 			l.Close()
-			if closed {
+			if stopped {
 				return nil
 			}
 			return fmt.Errorf("esxisim: accept: %w", err)
 		}
-		if !h.track(c) {
+		ok, refused := h.track(c)
+		if !ok {
 			c.Close()
 			return nil
 		}
 		go func() {
 			defer h.wg.Done()
 			defer h.untrack(c)
-			h.serveConn(c)
+			if !refused {
+				h.serveConn(c)
+			}
 		}()
 	}
 }
 
 // track records an open connection, counted in h.wg until its goroutine
-// is done; it returns false once the host is closed.
-func (h *Host) track(c net.Conn) bool {
+// is done; ok is false once the host is closed or down. refused says the
+// connection is past MaxStartups and is to be closed at once; otherwise
+// it counts as starting up until startupDone.
+func (h *Host) track(c net.Conn) (ok, refused bool) {
+	limit := h.e.faults().MaxStartups
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return false
+	if h.closed || h.down {
+		return false, false
 	}
 	h.conns[c] = true
 	h.wg.Add(1)
-	return true
+	if limit > 0 && h.startups >= limit {
+		h.stats.add(func(s *Stats) { s.RefusedConnections++ })
+		h.log.Warn("connection dropped past MaxStartups", "remote", c.RemoteAddr().String())
+		return true, true
+	}
+	h.startups++
+	return true, false
+}
+
+// startupDone counts a connection's handshake as over.
+func (h *Host) startupDone() {
+	h.mu.Lock()
+	h.startups--
+	h.mu.Unlock()
 }
 
 // untrack forgets a connection and closes it.

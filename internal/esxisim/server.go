@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -127,6 +128,7 @@ func (h *Host) checkKey(user string, key ssh.PublicKey) error {
 func (h *Host) serveConn(c net.Conn) {
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	conn, chans, reqs, err := ssh.NewServerConn(c, h.sshCfg)
+	h.startupDone()
 	if err != nil {
 		h.log.Debug("ssh handshake failed", "remote", c.RemoteAddr().String(), "err", err)
 		return
@@ -138,19 +140,30 @@ func (h *Host) serveConn(c net.Conn) {
 
 	go ssh.DiscardRequests(reqs)
 	var wg sync.WaitGroup
+	var open atomic.Int64 // sessions open on this connection
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			nc.Reject(ssh.UnknownChannelType, "only sessions are supported")
+			continue
+		}
+
+		// Past MaxSessions, sshd refuses to open the channel.
+		if limit := h.e.faults().MaxSessions; limit > 0 && open.Load() >= int64(limit) {
+			h.stats.add(func(s *Stats) { s.RefusedSessions++ })
+			nc.Reject(ssh.Prohibited, "open failed")
 			continue
 		}
 		ch, chReqs, err := nc.Accept()
 		if err != nil {
 			continue
 		}
+		open.Add(1)
+		release := sync.OnceFunc(func() { open.Add(-1) })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h.serveSession(ch, chReqs)
+			defer release()
+			h.serveSession(ch, chReqs, release)
 		}()
 	}
 	wg.Wait()
@@ -158,8 +171,10 @@ func (h *Host) serveConn(c net.Conn) {
 
 // serveSession runs one session: an exec request runs one command line, a
 // shell request an interactive shell. The command's context ends when the
-// client closes the session or the host closes.
-func (h *Host) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
+// client closes the session or the host closes. release is called when
+// the session no longer counts against MaxSessions: before the client
+// learns that its command ended.
+func (h *Host) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request, release func()) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	defer cancel()
 	defer ch.Close()
@@ -204,6 +219,7 @@ func (h *Host) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				} else {
 					status = h.interactive(ctx, ch, pty)
 				}
+				release()
 				finishSession(ch, status)
 			}(req.Type, pty)
 		default:
@@ -305,6 +321,13 @@ type Stats struct {
 	// Sessions is the number of command lines run (SSH exec requests and
 	// Exec calls) and interactive shells started.
 	Sessions int
+
+	// RefusedConnections is the number of connections closed unheard
+	// because MaxStartups connections were already starting up.
+	RefusedConnections int
+
+	// RefusedSessions is the number of sessions refused past MaxSessions.
+	RefusedSessions int
 
 	// VimCmdCalls is the number of vim-cmd runs.
 	VimCmdCalls int

@@ -130,6 +130,29 @@ func newStore(dir string) (*store, error) {
 // after any change fn made before it failed has been saved, as hostd keeps
 // the part of a task that was done.
 func (s *store) update(fn func(st *hostState) error) error {
+	return s.locked(func() error {
+		// Read, change, and write back only if something changed.
+		before, st, err := s.load()
+		if err != nil {
+			return err
+		}
+		fnErr := fn(st)
+		after, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
+		if !bytes.Equal(before, after) {
+			if err := writeFileAtomic(filepath.Join(s.dir, "state.json"), after, 0o644); err != nil {
+				return err
+			}
+		}
+		return fnErr
+	})
+}
+
+// locked runs fn while no other process or goroutine holds the host's
+// lock, which guards every file in the store's folder.
+func (s *store) locked(fn func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
@@ -143,24 +166,11 @@ func (s *store) update(fn func(st *hostState) error) error {
 		return fmt.Errorf("lock state: %w", err)
 	}
 	defer unlockFile(lock)
-
-	// Read, change, and write back only if something changed.
-	before, st, err := s.load()
-	if err != nil {
-		return err
-	}
-	fnErr := fn(st)
-	after, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
-	if !bytes.Equal(before, after) {
-		if err := writeFileAtomic(filepath.Join(s.dir, "state.json"), after, 0o644); err != nil {
-			return err
-		}
-	}
-	return fnErr
+	return fn()
 }
+
+// faultsFile is where the host's injected faults are kept.
+func (s *store) faultsFile() string { return filepath.Join(s.dir, "faults.json") }
 
 // load reads the inventory and the bytes it was read from. A host that has
 // no inventory yet starts with vmid 1.

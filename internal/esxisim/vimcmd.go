@@ -60,8 +60,13 @@ func vimCmd(p *proc, args []string) int {
 		p.outf("Unknown command: '%s'\n", args[0])
 		return 1
 	}
-	if err := pause(p.ctx, p.e.set.Latency); err != nil {
+	if err := pause(p.ctx, p.e.latency()); err != nil {
 		return 1
+	}
+
+	// hostd may be restarting or busy, as it is now and then.
+	if k, ok := p.e.hostdFault(name); ok {
+		return p.writeHostdFault(k, args[1:])
 	}
 	return op(p, args[1:])
 }

@@ -49,17 +49,24 @@ func vmsvcPowerOn(p *proc, args []string) int {
 	if started {
 		p.outf("Powering on VM:\n")
 	}
-	if err != nil || qid == 0 {
-		return p.finish(err)
+	if err == nil && qid != 0 {
+		err = p.waitForAnswer(args[0], qid)
 	}
-	return p.finish(p.waitForAnswer(args[0], qid))
+
+	// The power-on task may report failure although the VM came up.
+	if err == nil && p.e.powerOnReportsFailure() {
+		p.outf("Power on failed\n")
+		return 1
+	}
+	return p.finish(err)
 }
 
 // asksUUIDQuestion reports whether powering the VM on asks whether it was
 // moved or copied: when the host is set to ask, the .vmx carries no answer,
 // and the VM has not run from this folder before.
 func (e *engine) asksUUIDQuestion(c *vmConfig) bool {
-	return e.set.AskUUIDQuestion && c.vmx.value("answer.msg.uuid.altered") == "" &&
+	return (e.set.AskUUIDQuestion || e.faults().AskUUIDQuestion) &&
+		c.vmx.value("answer.msg.uuid.altered") == "" &&
 		c.vmx.value("uuid.location") != locationUUID(c.path)
 }
 

@@ -42,7 +42,7 @@ func vmkfstools(p *proc, args []string) int {
 		p.errf("Usage: vmkfstools [-i SRC | -c SIZE | -X SIZE | -E SRC | -U] [-d FORMAT] DISK\n")
 		return 255
 	}
-	if err := pause(p.ctx, p.e.set.Latency); err != nil {
+	if err := pause(p.ctx, p.e.latency()); err != nil {
 		return 255
 	}
 
