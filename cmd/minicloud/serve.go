@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minicloud/minicloud/api/ec2"
@@ -77,6 +78,9 @@ type Server struct {
 	ln      net.Listener
 	stop    context.CancelFunc
 	done    chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open starts everything and returns once the API is listening.
@@ -176,8 +180,13 @@ func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
 func (s *Server) Service() *compute.Service { return s.svc }
 
 // Close stops the API, lets the controllers finish the steps in flight,
-// and closes the hosts and the state file.
+// and closes the hosts and the state file. Calling it again does nothing.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		s.httpSrv.Shutdown(ctx)
