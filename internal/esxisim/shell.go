@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
@@ -82,7 +83,69 @@ func (s *shell) newRunner(dir string, stdin *os.File,
 
 // parse reads a command line as busybox ash would: POSIX shell, no bash.
 func parse(line string) (*syntax.File, error) {
-	return syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(line), "")
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(line), "")
+	if err != nil {
+		return nil, err
+	}
+	quoteEscapes(f)
+	return f, nil
+}
+
+// quoteEscapes makes the interpreter remove the backslash of an escaped
+// character, as every POSIX shell does, in the words it expands as one
+// string: redirection targets, assignment values and case subjects. The
+// interpreter (mvdan.cc/sh v3.14.1) removes it only from command
+// arguments, so `cat > 'it'\''s'` would write to a file named it\'s. Each
+// escape \c becomes the quoted character 'c', which is what it means.
+func quoteEscapes(f *syntax.File) {
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Redirect:
+			if n.Op != syntax.Hdoc && n.Op != syntax.DashHdoc {
+				quoteWordEscapes(n.Word)
+			}
+		case *syntax.Assign:
+			quoteWordEscapes(n.Value)
+		case *syntax.CaseClause:
+			quoteWordEscapes(n.Word)
+		}
+		return true
+	})
+}
+
+// quoteWordEscapes rewrites the unquoted parts of w: each backslash and
+// the character after it become that character, single-quoted. A
+// trailing backslash stays, as it means itself.
+func quoteWordEscapes(w *syntax.Word) {
+	if w == nil {
+		return
+	}
+	var parts []syntax.WordPart
+	for _, part := range w.Parts {
+		lit, ok := part.(*syntax.Lit)
+		if !ok || !strings.Contains(lit.Value, `\`) {
+			parts = append(parts, part)
+			continue
+		}
+		s := lit.Value
+		for {
+			i := strings.IndexByte(s, '\\')
+			if i < 0 || i == len(s)-1 {
+				break
+			}
+			_, size := utf8.DecodeRuneInString(s[i+1:])
+			if i > 0 {
+				parts = append(parts, &syntax.Lit{ValuePos: lit.ValuePos, ValueEnd: lit.ValueEnd, Value: s[:i]})
+			}
+			parts = append(parts, &syntax.SglQuoted{Left: lit.ValuePos, Right: lit.ValueEnd,
+				Value: s[i+1 : i+1+size]})
+			s = s[i+1+size:]
+		}
+		if s != "" {
+			parts = append(parts, &syntax.Lit{ValuePos: lit.ValuePos, ValueEnd: lit.ValueEnd, Value: s})
+		}
+	}
+	w.Parts = parts
 }
 
 // run runs one command line and returns its exit status, as `sh -c LINE`.
