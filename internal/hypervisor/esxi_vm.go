@@ -15,14 +15,9 @@ func vmxDatastorePath(ds, name string) string {
 	return "[" + ds + "] " + name + "/" + name + ".vmx"
 }
 
-// catTo returns a command that writes its stdin to path. The quoted path
-// is passed as a positional parameter rather than placed after ">": the
-// shell interpreter of the simulated host (mvdan.cc/sh v3.14) keeps the
-// backslash of an escaped quote in a redirection's target or an
-// assignment, while command arguments and "$1" expand alike in every
-// POSIX shell.
+// catTo returns a command that writes its stdin to path.
 func catTo(path string) string {
-	return "set -- " + Quote(path) + ` && cat > "$1"`
+	return "cat > " + Quote(path)
 }
 
 // CreateFiles lays out a VM's folder in one exec: it removes any folder
