@@ -95,8 +95,11 @@ func parse(line string) (*syntax.File, error) {
 // character, as every POSIX shell does, in the words it expands as one
 // string: redirection targets, assignment values and case subjects. The
 // interpreter (mvdan.cc/sh v3.14.1) removes it only from command
-// arguments, so `cat > 'it'\”s'` would write to a file named it\'s. Each
-// escape \c becomes the quoted character 'c', which is what it means.
+// arguments, so this line would write to a file named it\'s, not it's:
+//
+//	cat > 'it'\''s'
+//
+// Each escape \c becomes the quoted character 'c', which is what it means.
 func quoteEscapes(f *syntax.File) {
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
