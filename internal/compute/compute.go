@@ -65,6 +65,11 @@ type Driver interface {
 	// Observe reads every VM, its power state, and the guest of each vmid
 	// in guestIDs, in one command on the host.
 	Observe(ctx context.Context, guestIDs []string) (hypervisor.Inventory, error)
+	// ResetConnection forgets a refused login or host key so that the
+	// next command dials again. The controller calls it only when the
+	// host is retried on purpose: ESXi locks an account after five failed
+	// logins.
+	ResetConnection()
 }
 
 // HostConfig describes one ESXi host the controller drives.

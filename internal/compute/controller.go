@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -26,7 +27,8 @@ func newController(s *Service, hosts []HostConfig) *controller {
 			cfg:     h,
 			log:     s.log.With("host", h.Name),
 			wake:    make(chan struct{}, 1),
-			reset:   make(chan struct{}, 1),
+			reset:   make(chan string, 1),
+			drv:     h.Driver,
 			sem:     make(chan struct{}, s.opts.StepsPerHost),
 			busy:    map[string]bool{},
 			retries: map[string]retry{},
@@ -60,14 +62,23 @@ func (c *controller) kick(host string) {
 	}
 }
 
-// retry releases a host held after an authentication or host key failure.
-func (c *controller) retry(host string) error {
+// ErrNoHost is returned for a host name that is not configured.
+var ErrNoHost = errors.New("compute: no such host")
+
+// retry asks host's worker to contact it again at once, saying why in the
+// log. With d, the worker drives the host through d from then on.
+func (c *controller) retry(host string, d Driver, why string) error {
 	w := c.workers[host]
 	if w == nil {
-		return fmt.Errorf("compute: no host named %q", host)
+		return fmt.Errorf("%w: %q", ErrNoHost, host)
+	}
+	if d != nil {
+		w.mu.Lock()
+		w.drv = d
+		w.mu.Unlock()
 	}
 	select {
-	case w.reset <- struct{}{}:
+	case w.reset <- why:
 	default:
 	}
 	return nil
@@ -80,10 +91,11 @@ type worker struct {
 	cfg   HostConfig
 	log   *slog.Logger
 	wake  chan struct{} // a send asks for a reconcile
-	reset chan struct{} // a send releases a held host
+	reset chan string   // a send, saying why, releases a held host
 	sem   chan struct{} // bounds the steps in flight
 
 	mu      sync.Mutex       // guards the fields that follow
+	drv     Driver           // the host's driver; replaced when reconfigured
 	busy    map[string]bool  // instance ids with a step in flight
 	retries map[string]retry // instance ids backing off after a fault
 	ready   bool             // the host answered its last probe
@@ -122,11 +134,12 @@ func (w *worker) run(ctx context.Context) {
 				w.probe(ctx)
 			}
 			probe.Reset(w.svc.opts.ProbeInterval)
-		case <-w.reset:
+		case why := <-w.reset:
 			w.mu.Lock()
 			w.held, w.ready = false, false
 			w.mu.Unlock()
-			w.log.Info("retrying host at an operator's request")
+			w.log.Info("contacting host again", "why", why)
+			w.driver().ResetConnection()
 			w.probe(ctx)
 		case <-observe.C:
 			if w.isReady() {
@@ -138,6 +151,13 @@ func (w *worker) run(ctx context.Context) {
 			w.reconcile(ctx)
 		}
 	}
+}
+
+// driver returns the host's current driver.
+func (w *worker) driver() Driver {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.drv
 }
 
 func (w *worker) isReady() bool {
@@ -158,7 +178,7 @@ func (w *worker) probe(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 
-	info, err := w.cfg.Driver.Probe(ctx)
+	info, err := w.driver().Probe(ctx)
 	if err != nil {
 		w.hostFailed(err)
 		return
@@ -186,16 +206,17 @@ func (w *worker) images(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	d := w.driver()
 	var ids, paths []string
 	for _, img := range imgs {
-		p, err := w.cfg.Driver.DatastorePath(img.Location)
+		p, err := d.DatastorePath(img.Location)
 		if err != nil {
 			continue
 		}
 		ids = append(ids, img.ID)
 		paths = append(paths, p)
 	}
-	exist, err := w.cfg.Driver.FilesExist(ctx, paths)
+	exist, err := d.FilesExist(ctx, paths)
 	if err != nil {
 		return nil, err
 	}

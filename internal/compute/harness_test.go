@@ -24,6 +24,8 @@ type env struct {
 	dir    string
 	db     *store.DB
 	sims   []*esxisim.Host
+	addrs  []string // each simulated host's SSH address
+	conns  []*hypervisor.SSHTransport
 	hosts  []compute.HostConfig
 	svc    *compute.Service
 	stop   context.CancelFunc
@@ -35,8 +37,11 @@ type env struct {
 type envOptions struct {
 	hosts    int
 	sim      func(i int, cfg *esxisim.Config)
+	ssh      func(i int, cfg *hypervisor.SSHConfig)
 	opts     func(o *compute.Options)
-	noRun    bool
+	log      *slog.Logger
+	noRun    bool // do not start the controllers
+	noWait   bool // start them, but do not wait for the hosts to be ready
 	memoryGB int
 }
 
@@ -83,18 +88,33 @@ func (e *env) startSim(i int, o envOptions) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	t, err := hypervisor.NewSSH(hypervisor.SSHConfig{
-		Host: cfg.Name, Addr: addr.String(), Password: "secret", HostKey: h.HostKey(),
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	e.sims = append(e.sims, h)
+	e.addrs = append(e.addrs, addr.String())
 	e.hosts = append(e.hosts, compute.HostConfig{
 		Name: cfg.Name, Address: addr.String(), Zone: fmt.Sprintf("us-east-1%c", 'a'+i),
 		Datastore: "datastore1", Network: "VM Network",
-		Driver: hypervisor.NewESXi(t, hypervisor.Options{Host: cfg.Name}),
+		Driver: e.driver(i, "secret", o.ssh),
 	})
+}
+
+// driver returns a driver for the i-th simulated host that logs in with
+// password, over a transport that backs off briefly after a failed dial.
+func (e *env) driver(i int, password string, mod func(int, *hypervisor.SSHConfig)) *hypervisor.ESXi {
+	e.t.Helper()
+	name := fmt.Sprintf("esxi-%d", i+1)
+	cfg := hypervisor.SSHConfig{
+		Host: name, Addr: e.addrs[i], Password: password, HostKey: e.sims[i].HostKey(),
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(i, &cfg)
+	}
+	t, err := hypervisor.NewSSH(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.conns = append(e.conns, t)
+	return hypervisor.NewESXi(t, hypervisor.Options{Host: name})
 }
 
 // open opens the store and starts the service.
@@ -114,8 +134,8 @@ func (e *env) open(o envOptions) {
 	if o.opts != nil {
 		o.opts(&opts)
 	}
-	var log *slog.Logger
-	if testing.Verbose() {
+	log := o.log
+	if log == nil && testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	svc, err := compute.New(db, e.hosts, opts, log)
@@ -133,7 +153,9 @@ func (e *env) open(o envOptions) {
 	e.images, _ = db.Images()
 	if !o.noRun {
 		e.run()
-		e.waitReady()
+		if !o.noWait {
+			e.waitReady()
+		}
 	}
 }
 
@@ -169,6 +191,9 @@ func (e *env) shutdown() {
 
 func (e *env) close() {
 	e.shutdown()
+	for _, t := range e.conns {
+		t.Close()
+	}
 	for _, h := range e.sims {
 		h.Close()
 	}

@@ -35,7 +35,7 @@ func (w *worker) observe(ctx context.Context) {
 			guests = append(guests, inst.VMID)
 		}
 	}
-	inv, err := w.cfg.Driver.Observe(ctx, guests)
+	inv, err := w.driver().Observe(ctx, guests)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.hostFailed(err)

@@ -67,10 +67,27 @@ func (s *Service) Run(ctx context.Context) {
 // Hosts returns each host's state, capacity and use.
 func (s *Service) Hosts() []cloud.Host { return s.fleet.snapshot() }
 
-// RetryHost asks the controller to try a held host again: one that
-// refused minicloud's credentials or presented an unexpected host key.
+// RetryHost asks the controller to contact a host again at once: a held
+// host (one that refused minicloud's credentials or presented an
+// unexpected host key) is tried once more, and an unreachable one is
+// dialled without waiting out its backoff. A host whose login still fails
+// is held again after that one attempt. It returns an error wrapping
+// ErrNoHost for a name that is not configured.
 func (s *Service) RetryHost(name string) error {
-	return s.ctrl.retry(name)
+	return s.ctrl.retry(name, nil, "an operator asked to retry it")
+}
+
+// ReplaceDriver drives the named host through d from now on and contacts
+// it at once, releasing it if it was held: call it when the host's
+// credentials or expected key changed. Steps already running finish with
+// the old driver, and one that loses it is tried again, so the caller may
+// close the old driver's transport straight away. It returns an error
+// wrapping ErrNoHost for a name that is not configured.
+func (s *Service) ReplaceDriver(name string, d Driver) error {
+	if d == nil {
+		return errors.New("compute: ReplaceDriver needs a driver")
+	}
+	return s.ctrl.retry(name, d, "its configuration changed")
 }
 
 // caller returns the account of the request in ctx.

@@ -2,8 +2,6 @@ package compute
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -89,6 +87,8 @@ func (w *worker) step(ctx context.Context, inst *cloud.Instance) error {
 		err = w.launch(ctx, inst)
 	case inst.RebootRequested:
 		err = w.reboot(ctx, inst)
+	case inst.ConfigPending && inst.State == cloud.StateStopped:
+		err = w.reconfigure(ctx, inst)
 	default:
 		return nil
 	}
@@ -163,7 +163,7 @@ func (w *worker) record(id string, change func(*cloud.Instance)) error {
 // launch takes a pending instance one step toward running: write its
 // files, register its VM, power it on.
 func (w *worker) launch(ctx context.Context, inst *cloud.Instance) error {
-	d := w.cfg.Driver
+	d := w.driver()
 	switch inst.Step {
 	case cloud.StepNone:
 		spec, err := w.spec(inst)
@@ -193,6 +193,9 @@ func (w *worker) launch(ctx context.Context, inst *cloud.Instance) error {
 		})
 	}
 
+	if inst.ConfigPending {
+		return w.reconfigure(ctx, inst)
+	}
 	if err := d.PowerOn(ctx, inst.VMID); err != nil {
 		return err
 	}
@@ -227,7 +230,7 @@ func (w *worker) stop(ctx context.Context, inst *cloud.Instance) error {
 
 // powerDown shuts the guest down or powers the VM off.
 func (w *worker) powerDown(ctx context.Context, inst *cloud.Instance) error {
-	d := w.cfg.Driver
+	d := w.driver()
 	if inst.ForceStop {
 		return d.PowerOff(ctx, inst.VMID)
 	}
@@ -260,7 +263,7 @@ func (w *worker) powerDown(ctx context.Context, inst *cloud.Instance) error {
 
 // terminate destroys a shutting-down instance's VM and removes its folder.
 func (w *worker) terminate(ctx context.Context, inst *cloud.Instance) error {
-	d := w.cfg.Driver
+	d := w.driver()
 
 	// A crash between registering and recording the vmid leaves a VM the
 	// store does not know the vmid of: find it by name.
@@ -292,7 +295,7 @@ func (w *worker) terminate(ctx context.Context, inst *cloud.Instance) error {
 
 // reboot reboots a running instance's guest, or resets its VM.
 func (w *worker) reboot(ctx context.Context, inst *cloud.Instance) error {
-	if err := w.cfg.Driver.Reboot(ctx, inst.VMID); err != nil {
+	if err := w.driver().Reboot(ctx, inst.VMID); err != nil {
 		return err
 	}
 	w.log.Info("instance rebooted", "instance", inst.ID)
@@ -307,24 +310,18 @@ func (w *worker) spec(inst *cloud.Instance) (hypervisor.VMSpec, error) {
 	if err != nil {
 		return hypervisor.VMSpec{}, fmt.Errorf("compute: image of %s: %w", inst.ID, err)
 	}
-	meta, err := json.Marshal(map[string]any{
-		"instance-id":    inst.ID,
-		"local-hostname": inst.ID,
-	})
+	extra, err := guestinfo(inst)
 	if err != nil {
 		return hypervisor.VMSpec{}, err
 	}
 	return hypervisor.VMSpec{
-		Name:       inst.ID,
-		Datastore:  inst.Datastore,
-		SourceDisk: img.Location,
-		NumCPUs:    inst.VCPUs,
-		MemoryMB:   inst.MemoryMiB,
-		GuestOS:    img.GuestOS,
-		Network:    inst.Network,
-		ExtraConfig: map[string]string{
-			"guestinfo.metadata":          base64.StdEncoding.EncodeToString(meta),
-			"guestinfo.metadata.encoding": "base64",
-		},
+		Name:        inst.ID,
+		Datastore:   inst.Datastore,
+		SourceDisk:  img.Location,
+		NumCPUs:     inst.VCPUs,
+		MemoryMB:    inst.MemoryMiB,
+		GuestOS:     img.GuestOS,
+		Network:     inst.Network,
+		ExtraConfig: extra,
 	}, nil
 }
