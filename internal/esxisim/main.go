@@ -2,8 +2,10 @@ package esxisim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -61,6 +63,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
+	e.counted = func(name string, args []string) { logCommand(dir, name, args) }
 
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -79,4 +82,58 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// commandLogPath is where the standalone commands note each run, for
+// StandaloneStats.
+func commandLogPath(dir string) string {
+	return filepath.Join(dir, "etc", "esxisim", "commands.log")
+}
+
+// logCommand notes one run of a program in the host's command log: its
+// name and, for vim-cmd, its command, one line per run. A line is written
+// with one append, so runs in several processes do not mix their lines.
+// A log that cannot be written loses the line; the command still runs.
+func logCommand(dir, name string, args []string) {
+	line := name
+	if name == "vim-cmd" && len(args) > 0 {
+		line += "\t" + strings.TrimPrefix(args[0], "/")
+	}
+	f, err := os.OpenFile(commandLogPath(dir), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(strings.NewReplacer("\n", " ").Replace(line) + "\n")
+}
+
+// StandaloneStats counts the programs that the standalone commands of Main
+// have run on the host whose folder is dir: Commands, VimCmds and
+// VimCmdCalls are filled in; the counts of connections and sessions belong
+// to whatever sshd runs the commands. It returns an error if the log
+// exists but cannot be read; a host no standalone command has run on has
+// none.
+func StandaloneStats(dir string) (Stats, error) {
+	st := Stats{Commands: map[string]int{}, VimCmds: map[string]int{}}
+	data, err := os.ReadFile(commandLogPath(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("esxisim: read command log: %w", err)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		name, cmd, ok := strings.Cut(line, "\t")
+		st.Commands[name]++
+		if name == "vim-cmd" {
+			st.VimCmdCalls++
+			if ok {
+				st.VimCmds[cmd]++
+			}
+		}
+	}
+	return st, nil
 }
