@@ -5,6 +5,7 @@
 // Usage:
 //
 //	minicloud serve [--config FILE] [--listen ADDR] [--data DIR]
+//	minicloud hosts [--endpoint URL] [retry NAME]
 //	minicloud esxi-sim [--listen ADDR] [--dir DIR]
 //	minicloud version
 package main
@@ -64,6 +65,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "hosts":
+		return runHosts(ctx, args[1:], stdout, stderr)
 	case "esxi-sim":
 		return runSim(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -84,7 +87,12 @@ Usage:
   minicloud serve [--config FILE] [--listen ADDR] [--data DIR]
       Serve the EC2 API. With no hosts configured, start two simulated
       ESXi hosts under the data folder. Environment: MINICLOUD_CONFIG,
-      MINICLOUD_LISTEN, MINICLOUD_DATA.
+      MINICLOUD_LISTEN, MINICLOUD_DATA. SIGHUP reads the file again and
+      reconnects to each host whose address or credentials changed.
+  minicloud hosts [--endpoint URL] [retry NAME]
+      Show the state of a running server's ESXi hosts and why any cannot
+      be driven; retry asks it to contact a host held after a refused
+      login once more. Signs with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
   minicloud esxi-sim [--listen ADDR] [--dir DIR]
       Run one simulated ESXi host that you can ssh into.
   minicloud version

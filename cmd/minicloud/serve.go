@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/minicloud/minicloud/api/admin"
 	"github.com/minicloud/minicloud/api/ec2"
 	"github.com/minicloud/minicloud/internal/cloud"
 	"github.com/minicloud/minicloud/internal/compute"
@@ -36,18 +39,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	cfg, err := config.Load(*cfgPath)
+	// The file, then the environment, then the flags; again on SIGHUP.
+	load := func() (*config.Config, error) {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ApplyEnv(os.Getenv)
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *data != "" {
+			cfg.Data = *data
+		}
+		return cfg, cfg.Validate()
+	}
+	cfg, err := load()
 	if err != nil {
-		return err
-	}
-	cfg.ApplyEnv(os.Getenv)
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if *data != "" {
-		cfg.Data = *data
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
@@ -56,8 +64,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		s.Close()
 		return err
 	}
-	<-ctx.Done()
-	return s.Close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return s.Close()
+		case <-hup:
+		}
+		s.Logger.Info("SIGHUP: reading the configuration again", "file", *cfgPath)
+		cfg, err := load()
+		if err == nil {
+			err = s.Reload(cfg)
+		}
+		if err != nil {
+			s.Logger.Error("configuration not reloaded", "err", err)
+		}
+	}
 }
 
 // Server is a running minicloud: the state file, the hosts and their
@@ -81,6 +105,8 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	hosts hostConns // how each host is reached, for Reload
 }
 
 // Open starts everything and returns once the API is listening.
@@ -149,11 +175,18 @@ func (s *Server) serveAPI() error {
 		return err
 	}
 	s.ln = ln
-	handler := ec2.NewHandler(s.svc, ec2.Options{
+	creds := newCredentials(cfg)
+	handler := http.NewServeMux()
+	handler.Handle("/", ec2.NewHandler(s.svc, ec2.Options{
 		Region:      cfg.Region,
-		Credentials: newCredentials(cfg),
+		Credentials: creds,
 		Logger:      s.Logger.With("component", "api"),
-	})
+	}))
+	handler.Handle(admin.Prefix, admin.NewHandler(s.svc, admin.Options{
+		Region:      cfg.Region,
+		Credentials: creds,
+		Logger:      s.Logger.With("component", "admin"),
+	}))
 	s.httpSrv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -217,6 +250,9 @@ func (s *Server) drive(hosts []config.Host) ([]compute.HostConfig, error) {
 			return nil, fmt.Errorf("host %s: %w", h.Name, err)
 		}
 		s.drivers = append(s.drivers, t)
+		if err := s.hosts.remember(h, t); err != nil {
+			return nil, err
+		}
 		d := hypervisor.NewESXi(t, hypervisor.Options{
 			Host:   h.Name,
 			Logger: s.Logger.With("component", "driver", "host", h.Name),
