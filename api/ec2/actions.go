@@ -43,6 +43,19 @@ var actions = map[string]action{
 		cloud.Service.DescribeRegions, encodeDescribeRegions),
 	"DescribeAvailabilityZones": bind(decodeDescribeAvailabilityZones,
 		cloud.Service.DescribeAvailabilityZones, encodeDescribeAvailabilityZones),
+
+	"CreateKeyPair": bind(decodeCreateKeyPair,
+		cloud.Service.CreateKeyPair, encodeCreateKeyPair),
+	"ImportKeyPair": bind(decodeImportKeyPair,
+		cloud.Service.ImportKeyPair, encodeImportKeyPair),
+	"DescribeKeyPairs": bind(decodeDescribeKeyPairs,
+		cloud.Service.DescribeKeyPairs, encodeDescribeKeyPairs),
+	"DeleteKeyPair": bind(decodeDeleteKeyPair,
+		cloud.Service.DeleteKeyPair, encodeDeleteKeyPair),
+	"DescribeInstanceAttribute": bind(decodeDescribeInstanceAttribute,
+		cloud.Service.DescribeInstanceAttribute, encodeInstanceAttribute),
+	"ModifyInstanceAttribute": bind(decodeModifyInstanceAttribute,
+		noOutput(cloud.Service.ModifyInstanceAttribute), encodeReturn),
 }
 
 // bind joins a decoder, a service method (as a method expression) and an
@@ -93,6 +106,10 @@ func decodeRunInstances(p *params) (*cloud.RunInstancesInput, error) {
 		AvailabilityZone:  p.str("Placement.AvailabilityZone"),
 		TagSpecifications: decodeTagSpecifications(p),
 		UserData:          p.userData(),
+
+		DisableAPITermination: p.boolean("DisableApiTermination"),
+		DisableAPIStop:        p.boolean("DisableApiStop"),
+		ShutdownBehavior:      p.str("InstanceInitiatedShutdownBehavior"),
 	}
 
 	// EC2 can take the image and much else from a launch template.

@@ -203,7 +203,7 @@ func TestDecode_Errors(t *testing.T) {
 		{"LaunchTemplate", "RunInstances", form("LaunchTemplate.LaunchTemplateId", "lt-1",
 			"MinCount", "1", "MaxCount", "1"), cloud.ErrCodeUnsupported, "LaunchTemplate"},
 		{"UserDataNotBase64", "RunInstances", run("UserData", "#!/bin/sh\necho hi"),
-			cloud.ErrCodeInvalidParameterValue, "BASE64"},
+			"InvalidUserData.Malformed", "BASE64"},
 		{"StartNoIDs", "StartInstances", form("DryRun", "true"),
 			cloud.ErrCodeMissingParameter, "parameter InstanceId"},
 		{"StopNoIDs", "StopInstances", form(),

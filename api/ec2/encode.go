@@ -137,7 +137,27 @@ func (e *encoder) instanceHardware(in *cloud.Instance) {
 	e.text("rootDeviceType", rootType)
 	e.opt("rootDeviceName", in.RootDeviceName)
 
-	// The root volume, named after the instance, is deleted with it.
+	e.blockDeviceMapping(in)
+	e.text("virtualizationType", "hvm")
+
+	vcpus := in.VCPUs
+	if t, ok := cloud.LookupInstanceType(in.InstanceType); ok && vcpus == 0 {
+		vcpus = t.VCPUs
+	}
+	cores, threads := cpuTopology(in.InstanceType, vcpus)
+	e.start("cpuOptions")
+	e.integer("coreCount", cores)
+	e.integer("threadsPerCore", threads)
+	e.end("cpuOptions")
+}
+
+// blockDeviceMapping writes an instance's root volume, named after the
+// instance and deleted with it, or an empty list once it is gone.
+func (e *encoder) blockDeviceMapping(in *cloud.Instance) {
+	rootType := in.RootDeviceType
+	if rootType == "" {
+		rootType = "ebs"
+	}
 	if in.RootDeviceName == "" || rootType != "ebs" || in.State == cloud.StateTerminated {
 		e.empty("blockDeviceMapping")
 	} else {
@@ -153,17 +173,6 @@ func (e *encoder) instanceHardware(in *cloud.Instance) {
 		e.end("item")
 		e.end("blockDeviceMapping")
 	}
-	e.text("virtualizationType", "hvm")
-
-	vcpus := in.VCPUs
-	if t, ok := cloud.LookupInstanceType(in.InstanceType); ok && vcpus == 0 {
-		vcpus = t.VCPUs
-	}
-	cores, threads := cpuTopology(in.InstanceType, vcpus)
-	e.start("cpuOptions")
-	e.integer("coreCount", cores)
-	e.integer("threadsPerCore", threads)
-	e.end("cpuOptions")
 }
 
 // instanceOptions writes the option blocks EC2 reports for every

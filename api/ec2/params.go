@@ -43,6 +43,24 @@ func (p *params) str(name string) string {
 	return ""
 }
 
+// optStr returns the value of name, or nil when it is absent.
+func (p *params) optStr(name string) *string {
+	if !p.has(name) {
+		return nil
+	}
+	v := p.str(name)
+	return &v
+}
+
+// optBool returns the boolean name, or nil when it is absent.
+func (p *params) optBool(name string) *bool {
+	if !p.has(name) {
+		return nil
+	}
+	v := p.boolean(name)
+	return &v
+}
+
 // boolean returns the value of name, false when absent. EC2 spells
 // booleans true and false; any other value is InvalidParameterValue.
 func (p *params) boolean(name string) bool {
@@ -187,7 +205,7 @@ func (p *params) userData() string {
 	}, v)
 	if _, err := base64.StdEncoding.DecodeString(clean); err != nil {
 		if _, err := base64.RawStdEncoding.DecodeString(clean); err != nil {
-			p.fail(cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
+			p.fail(cloud.Errorf("InvalidUserData.Malformed",
 				"Invalid BASE64 encoding of user data."))
 		}
 	}

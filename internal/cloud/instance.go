@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 )
@@ -101,6 +102,25 @@ type Instance struct {
 	ClientToken   string `json:",omitempty"`
 	Tags          Tags   `json:",omitempty"`
 
+	// PublicKey is the OpenSSH public key of the key pair KeyName named
+	// at launch, kept so the guest gets it even if the key pair is
+	// deleted before the VM is made.
+	PublicKey string `json:",omitempty"`
+	// UserData is the user data, decoded, that cloud-init reads.
+	UserData []byte `json:",omitempty"`
+
+	// DisableAPITermination and DisableAPIStop refuse TerminateInstances
+	// and StopInstances (stop protection refuses both).
+	DisableAPITermination bool `json:",omitempty"`
+	DisableAPIStop        bool `json:",omitempty"`
+	// ShutdownBehavior is what a guest powering itself off does to the
+	// instance: ShutdownStop (also when empty) or ShutdownTerminate.
+	ShutdownBehavior string `json:",omitempty"`
+	// ConfigPending is set when the instance's type or user data changed
+	// while it was stopped: the controller rewrites its VM's .vmx before
+	// the VM powers on again.
+	ConfigPending bool `json:",omitempty"`
+
 	// Architecture and RootDeviceName come from the image at launch.
 	Architecture   string
 	RootDeviceName string
@@ -145,6 +165,7 @@ type Instance struct {
 func (i *Instance) Clone() *Instance {
 	c := *i
 	c.Tags = i.Tags.Clone()
+	c.UserData = bytes.Clone(i.UserData)
 	if i.StateReason != nil {
 		r := *i.StateReason
 		c.StateReason = &r
@@ -155,7 +176,7 @@ func (i *Instance) Clone() *Instance {
 // Settled reports whether the instance is where the user asked it to be and
 // the controller has nothing left to do.
 func (i *Instance) Settled() bool {
-	return i.State == i.Desired && !i.RebootRequested
+	return i.State == i.Desired && !i.RebootRequested && !i.ConfigPending
 }
 
 // Consumes reports whether the instance holds vCPU and memory on its host.

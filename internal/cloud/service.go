@@ -23,6 +23,9 @@ type Service interface {
 	DescribeInstanceTypes(ctx context.Context, in *DescribeInstanceTypesInput) (*DescribeInstanceTypesOutput, error)
 	DescribeRegions(ctx context.Context, in *DescribeRegionsInput) ([]Region, error)
 	DescribeAvailabilityZones(ctx context.Context, in *DescribeAvailabilityZonesInput) ([]AvailabilityZone, error)
+
+	KeyPairs
+	InstanceAttributes
 }
 
 // TagSpecification tags the resources of one type that a call creates.
@@ -43,6 +46,12 @@ type RunInstancesInput struct {
 	AvailabilityZone  string // Placement.AvailabilityZone
 	TagSpecifications []TagSpecification
 	UserData          string // base64, as sent
+
+	// DisableAPITermination, DisableAPIStop and ShutdownBehavior set the
+	// instance attributes of those names; see Instance.
+	DisableAPITermination bool
+	DisableAPIStop        bool
+	ShutdownBehavior      string
 }
 
 // InstanceIDsInput names instances for StartInstances, RebootInstances and

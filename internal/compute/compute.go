@@ -35,6 +35,8 @@ type Store interface {
 	UpdateImage(id string, fn func(*cloud.Image) error) (*cloud.Image, error)
 	Image(id string) (*cloud.Image, error)
 	Images() ([]*cloud.Image, error)
+
+	KeyPairStore
 }
 
 // Driver is what the controller asks of one ESXi host. Every method is
@@ -65,6 +67,8 @@ type Driver interface {
 	// Observe reads every VM, its power state, and the guest of each vmid
 	// in guestIDs, in one command on the host.
 	Observe(ctx context.Context, guestIDs []string) (hypervisor.Inventory, error)
+	// ReadVMX and UpdateVMX read and rewrite a VM's .vmx.
+	vmxEditor
 	// ResetConnection forgets a refused login or host key so that the
 	// next command dials again. The controller calls it only when the
 	// host is retried on purpose: ESXi locks an account after five failed

@@ -39,6 +39,9 @@ func stopTransition(force bool) transition {
 			inst.ForceStop = inst.ForceStop || force
 			return nil
 		case cloud.StatePending, cloud.StateRunning:
+			if inst.DisableAPIStop {
+				return protected(inst.ID, "stopped", cloud.AttrDisableAPIStop)
+			}
 			inst.State, inst.Desired = cloud.StateStopping, cloud.StateStopped
 			reason := cloud.ReasonUserShutdown
 			inst.StateReason, inst.StateTransitionReason = &reason, now
@@ -55,11 +58,26 @@ func terminateTransition(inst *cloud.Instance, now string) error {
 	case cloud.StateTerminated, cloud.StateShuttingDown:
 		return nil
 	}
+	switch {
+	case inst.DisableAPIStop:
+		// Stop protection protects from termination too.
+		return protected(inst.ID, "terminated", cloud.AttrDisableAPIStop)
+	case inst.DisableAPITermination:
+		return protected(inst.ID, "terminated", cloud.AttrDisableAPITermination)
+	}
 	inst.State, inst.Desired = cloud.StateShuttingDown, cloud.StateTerminated
 	reason := cloud.ReasonUserShutdown
 	inst.StateReason, inst.StateTransitionReason = &reason, now
 	inst.RebootRequested = false
 	return nil
+}
+
+// protected is EC2's answer to stopping or terminating an instance whose
+// stop or termination protection attribute is set.
+func protected(id, verb, attr string) error {
+	return cloud.Errorf(cloud.ErrCodeOperationNotPermitted,
+		"The instance '%s' may not be %s. Modify its '%s' instance attribute and try again.",
+		id, verb, attr)
 }
 
 // rebootTransition asks the controller to reboot a running instance.

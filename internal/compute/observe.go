@@ -91,6 +91,19 @@ func (w *worker) drift(inst *cloud.Instance, vm hypervisor.VM, found bool, taken
 		}
 	case !found:
 		return nil
+	case inst.State == cloud.StateRunning && !vm.PoweredOn &&
+		inst.ShutdownBehavior == cloud.ShutdownTerminate:
+		// The guest shut itself down and asked, through its instance's
+		// shutdown behaviour, to be terminated; termination protection
+		// does not apply to that, as on EC2.
+		w.log.Info("VM powered off by its guest; terminating", "instance", inst.ID)
+		return func(i *cloud.Instance) {
+			if stateAsSeen(i) {
+				reason := cloud.ReasonInstanceShutdown
+				i.State, i.Desired = cloud.StateShuttingDown, cloud.StateTerminated
+				i.StateReason, i.StateTransitionReason, i.GuestReady = &reason, now, false
+			}
+		}
 	case inst.State == cloud.StateRunning && !vm.PoweredOn:
 		w.log.Warn("VM powered off outside minicloud", "instance", inst.ID)
 		return func(i *cloud.Instance) {

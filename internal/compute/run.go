@@ -3,7 +3,9 @@ package compute
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,7 +29,7 @@ const (
 // their hosts create the VMs afterwards. When fewer than MinCount fit, it
 // returns InsufficientInstanceCapacity and records nothing.
 func (s *Service) RunInstances(ctx context.Context, in *cloud.RunInstancesInput) (*cloud.Reservation, error) {
-	img, itype, tags, err := s.checkRun(in)
+	l, err := s.checkRun(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -35,14 +37,16 @@ func (s *Service) RunInstances(ctx context.Context, in *cloud.RunInstancesInput)
 		return nil, cloud.ErrDryRun
 	}
 	who := caller(ctx)
+	img, itype := l.image, l.itype
 
 	// A client token seen before answers with the original reservation.
 	var token *store.ClientToken
 	if in.ClientToken != "" {
-		token = &store.ClientToken{
-			Key:         who.AccountID + "/" + in.ClientToken,
-			Fingerprint: runFingerprint(in),
+		fp, err := runFingerprint(in)
+		if err != nil {
+			return nil, err
 		}
+		token = &store.ClientToken{Key: who.AccountID + "/" + in.ClientToken, Fingerprint: fp}
 	}
 
 	// Place the instances, reserving their room on the chosen hosts.
@@ -66,7 +70,7 @@ func (s *Service) RunInstances(ctx context.Context, in *cloud.RunInstancesInput)
 	ids = ids[:len(hosts)]
 
 	// Record them, with the token, in one commit.
-	res := s.newReservation(who, in, img, itype, tags, ids, hosts)
+	res := s.newReservation(who, in, l, ids, hosts)
 	if token != nil {
 		token.ReservationID = res.ID
 		token.InstanceIDs = ids
@@ -89,63 +93,111 @@ func (s *Service) RunInstances(ctx context.Context, in *cloud.RunInstancesInput)
 	return res, nil
 }
 
-// checkRun validates a RunInstances request as EC2 does and returns the
-// image, the instance type and the instance tags it names.
-func (s *Service) checkRun(in *cloud.RunInstancesInput) (*cloud.Image, cloud.InstanceType, cloud.Tags, error) {
-	var none cloud.InstanceType
+// launch is what a valid RunInstances request launches.
+type launch struct {
+	image     *cloud.Image
+	itype     cloud.InstanceType
+	tags      cloud.Tags
+	publicKey string // of the key pair KeyName names
+	userData  []byte // decoded
+}
+
+// checkRun validates a RunInstances request as EC2 does and returns what
+// it names: the image, the instance type, the instance tags, the key
+// pair's public key and the user data.
+func (s *Service) checkRun(ctx context.Context, in *cloud.RunInstancesInput) (*launch, error) {
 	if in.ImageID == "" {
-		return nil, none, nil, cloud.MissingParameter("ImageId")
+		return nil, cloud.MissingParameter("ImageId")
 	}
 	if in.MinCount < 1 {
-		return nil, none, nil, cloud.InvalidValue("MinCount", fmt.Sprint(in.MinCount),
+		return nil, cloud.InvalidValue("MinCount", fmt.Sprint(in.MinCount),
 			"Expected a positive integer.")
 	}
 	if in.MaxCount < in.MinCount {
-		return nil, none, nil, cloud.InvalidValue("MaxCount", fmt.Sprint(in.MaxCount),
+		return nil, cloud.InvalidValue("MaxCount", fmt.Sprint(in.MaxCount),
 			"MaxCount must be greater than or equal to MinCount.")
 	}
 	if len(in.ClientToken) > maxTokenLen {
-		return nil, none, nil, cloud.InvalidValue("ClientToken", in.ClientToken,
+		return nil, cloud.InvalidValue("ClientToken", in.ClientToken,
 			"It must be at most 64 characters.")
 	}
+	if b := in.ShutdownBehavior; b != "" && b != cloud.ShutdownStop && b != cloud.ShutdownTerminate {
+		return nil, cloud.InvalidValue("InstanceInitiatedShutdownBehavior", b,
+			"Valid values are stop and terminate.")
+	}
 
+	l := &launch{}
 	typeName := in.InstanceType
 	if typeName == "" {
 		typeName = cloud.DefaultInstanceType
 	}
-	itype, ok := cloud.LookupInstanceType(typeName)
-	if !ok {
-		return nil, none, nil, cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
+	var ok bool
+	if l.itype, ok = cloud.LookupInstanceType(typeName); !ok {
+		return nil, cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
 			"Invalid value '%s' for InstanceType.", typeName)
 	}
 	if in.AvailabilityZone != "" && !s.hasZone(in.AvailabilityZone) {
-		return nil, none, nil, cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
+		return nil, cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
 			"Invalid availability zone: [%s]", in.AvailabilityZone)
 	}
+	var err error
+	if l.userData, err = decodeUserData(in.UserData); err != nil {
+		return nil, err
+	}
 	if in.KeyName != "" {
-		return nil, none, nil, cloud.Errorf("InvalidKeyPair.NotFound",
-			"The key pair '%s' does not exist", in.KeyName)
+		if l.publicKey, err = s.launchKey(ctx, in.KeyName); err != nil {
+			return nil, err
+		}
 	}
 
-	tags, err := specTags(in.TagSpecifications, "instance")
-	if err != nil {
-		return nil, none, nil, err
+	if l.tags, err = specTags(in.TagSpecifications, "instance"); err != nil {
+		return nil, err
 	}
-	img, err := s.image(in.ImageID)
-	if err != nil {
-		return nil, none, nil, err
+	if l.image, err = s.image(in.ImageID); err != nil {
+		return nil, err
 	}
-	if img.State != cloud.ImageAvailable {
-		return nil, none, nil, cloud.Errorf("InvalidAMIID.Unavailable",
-			"Image %s is not available (state %s)", img.ID, img.State)
+	if l.image.State != cloud.ImageAvailable {
+		return nil, cloud.Errorf("InvalidAMIID.Unavailable",
+			"Image %s is not available (state %s)", l.image.ID, l.image.State)
 	}
-	return img, itype, tags, nil
+	return l, nil
 }
+
+// decodeUserData decodes RunInstances' base64 user data, which may be
+// wrapped in lines and may lack its padding, and enforces EC2's 16 KB
+// limit on the decoded bytes.
+func decodeUserData(b64 string) ([]byte, error) {
+	if b64 == "" {
+		return nil, nil
+	}
+	clean := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' {
+			return -1
+		}
+		return r
+	}, b64)
+	data, err := base64.StdEncoding.DecodeString(clean)
+	if err != nil {
+		if data, err = base64.RawStdEncoding.DecodeString(clean); err != nil {
+			return nil, cloud.Errorf(ErrCodeInvalidUserDataMalformed,
+				"Invalid BASE64 encoding of user data.")
+		}
+	}
+	if len(data) > cloud.MaxUserData {
+		return nil, userDataTooLarge()
+	}
+	return data, nil
+}
+
+// ErrCodeInvalidUserDataMalformed is EC2's code for user data that is
+// not base64.
+const ErrCodeInvalidUserDataMalformed = "InvalidUserData.Malformed"
 
 // newReservation builds the pending instances of one RunInstances call.
 func (s *Service) newReservation(who cloud.Caller, in *cloud.RunInstancesInput,
-	img *cloud.Image, itype cloud.InstanceType, tags cloud.Tags, ids, hosts []string,
+	l *launch, ids, hosts []string,
 ) *cloud.Reservation {
+	img, itype := l.image, l.itype
 	now := s.now().UTC().Truncate(time.Second)
 	res := &cloud.Reservation{ID: cloud.NewID(cloud.PrefixReservation), OwnerID: who.AccountID}
 	for i, id := range ids {
@@ -154,7 +206,10 @@ func (s *Service) newReservation(who cloud.Caller, in *cloud.RunInstancesInput,
 		res.Instances = append(res.Instances, &cloud.Instance{
 			ID: id, ReservationID: res.ID, OwnerID: who.AccountID,
 			ImageID: img.ID, InstanceType: itype.Name, LaunchIndex: i,
-			LaunchTime: now, ClientToken: in.ClientToken, Tags: tags.Clone(),
+			LaunchTime: now, ClientToken: in.ClientToken, Tags: l.tags.Clone(),
+			KeyName: in.KeyName, PublicKey: l.publicKey, UserData: l.userData,
+			DisableAPITermination: in.DisableAPITermination,
+			DisableAPIStop:        in.DisableAPIStop, ShutdownBehavior: in.ShutdownBehavior,
 			Architecture: img.Architecture, RootDeviceName: img.RootDeviceName,
 			RootDeviceType: img.RootDeviceType,
 			VCPUs:          itype.VCPUs, MemoryMiB: itype.MemoryMiB,
@@ -187,19 +242,18 @@ func (s *Service) repeatReservation(tok *store.ClientToken, fingerprint string) 
 }
 
 // runFingerprint identifies the parameters of a RunInstances call, for
-// comparing repeats of a client token.
-func runFingerprint(in *cloud.RunInstancesInput) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%q %q %d %d %q %q %q\n", in.ImageID, in.InstanceType,
-		in.MinCount, in.MaxCount, in.AvailabilityZone, in.KeyName, in.UserData)
-	for _, spec := range in.TagSpecifications {
-		fmt.Fprintf(h, "%q", spec.ResourceType)
-		for _, t := range spec.Tags {
-			fmt.Fprintf(h, " %q=%q", t.Key, t.Value)
-		}
-		fmt.Fprintln(h)
+// comparing repeats of a client token. It covers every field of the
+// request but the token itself and DryRun, so a parameter added to
+// RunInstancesInput is covered without further work.
+func runFingerprint(in *cloud.RunInstancesInput) (string, error) {
+	params := *in
+	params.ClientToken, params.DryRun = "", false
+	b, err := json.Marshal(&params)
+	if err != nil {
+		return "", fmt.Errorf("compute: fingerprint run request: %w", err)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // capacityHint summarises why hosts were passed over, without naming them.

@@ -2,8 +2,6 @@ package compute
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -89,6 +87,8 @@ func (w *worker) step(ctx context.Context, inst *cloud.Instance) error {
 		err = w.launch(ctx, inst)
 	case inst.RebootRequested:
 		err = w.reboot(ctx, inst)
+	case inst.ConfigPending && inst.State == cloud.StateStopped:
+		err = w.reconfigure(ctx, inst)
 	default:
 		return nil
 	}
@@ -193,6 +193,9 @@ func (w *worker) launch(ctx context.Context, inst *cloud.Instance) error {
 		})
 	}
 
+	if inst.ConfigPending {
+		return w.reconfigure(ctx, inst)
+	}
 	if err := d.PowerOn(ctx, inst.VMID); err != nil {
 		return err
 	}
@@ -307,24 +310,18 @@ func (w *worker) spec(inst *cloud.Instance) (hypervisor.VMSpec, error) {
 	if err != nil {
 		return hypervisor.VMSpec{}, fmt.Errorf("compute: image of %s: %w", inst.ID, err)
 	}
-	meta, err := json.Marshal(map[string]any{
-		"instance-id":    inst.ID,
-		"local-hostname": inst.ID,
-	})
+	extra, err := guestinfo(inst)
 	if err != nil {
 		return hypervisor.VMSpec{}, err
 	}
 	return hypervisor.VMSpec{
-		Name:       inst.ID,
-		Datastore:  inst.Datastore,
-		SourceDisk: img.Location,
-		NumCPUs:    inst.VCPUs,
-		MemoryMB:   inst.MemoryMiB,
-		GuestOS:    img.GuestOS,
-		Network:    inst.Network,
-		ExtraConfig: map[string]string{
-			"guestinfo.metadata":          base64.StdEncoding.EncodeToString(meta),
-			"guestinfo.metadata.encoding": "base64",
-		},
+		Name:        inst.ID,
+		Datastore:   inst.Datastore,
+		SourceDisk:  img.Location,
+		NumCPUs:     inst.VCPUs,
+		MemoryMB:    inst.MemoryMiB,
+		GuestOS:     img.GuestOS,
+		Network:     inst.Network,
+		ExtraConfig: extra,
 	}, nil
 }

@@ -21,6 +21,8 @@ OPERATIONS = [
     "RebootInstances", "TerminateInstances", "DescribeInstanceStatus",
     "CreateTags", "DeleteTags", "DescribeTags", "DescribeImages",
     "DescribeInstanceTypes", "DescribeRegions", "DescribeAvailabilityZones",
+    "CreateKeyPair", "ImportKeyPair", "DescribeKeyPairs", "DeleteKeyPair",
+    "DescribeInstanceAttribute", "ModifyInstanceAttribute",
 ]
 
 # Member attributes the tests read; the rest (documentation, deprecation
