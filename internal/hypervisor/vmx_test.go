@@ -103,13 +103,15 @@ func TestVMX_NoFinalNewline(t *testing.T) {
 
 // FuzzVMXRoundTrip checks that any value under any valid key survives a
 // write and a read unchanged, and that the written file is read back to the
-// same text.
+// same text. Setting the key again, in another case, replaces the value in
+// place; deleting it leaves the rest of the file as it was.
 func FuzzVMXRoundTrip(f *testing.F) {
 	f.Add("guestinfo.userdata", "#cloud-config\nruncmd: [\"echo hi | tee /x\"]\n")
 	f.Add("displayName", `web "prod" | blue`)
 	f.Add("annotation", "|22 is not a quote")
 	f.Fuzz(func(t *testing.T, key, value string) {
-		v, err := ParseVMX(".encoding = \"UTF-8\"\ndisplayName = \"x\"\n")
+		const base = ".encoding = \"UTF-8\"\ndisplayName = \"x\"\n"
+		v, err := ParseVMX(base)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,11 +139,29 @@ func FuzzVMXRoundTrip(f *testing.F) {
 		if back.String() != text {
 			t.Fatalf("re-written text differs:\n%s\nvs\n%s", back.String(), text)
 		}
+
+		// Setting it again in upper case replaces it where it is.
+		if err := back.Set(strings.ToUpper(key), value+"2"); err != nil {
+			t.Fatalf("upper-case key %q refused: %v", strings.ToUpper(key), err)
+		}
+		if got, _ := back.Get(key); got != value+"2" || len(back.Keys()) != strings.Count(text, "\n") {
+			t.Fatalf("key %q set again: got %q, keys %q", key, got, back.Keys())
+		}
+
+		// Deleting it gives back the file it was added to.
+		back.Delete(key)
+		if _, ok := back.Get(key); ok {
+			t.Fatalf("key %q still set after Delete", key)
+		}
+		if !strings.EqualFold(key, "displayName") && !strings.EqualFold(key, ".encoding") && back.String() != base {
+			t.Fatalf("after Delete got %q, want %q", back.String(), base)
+		}
 	})
 }
 
 // FuzzParseVMX checks that whatever a file holds, a parsed file is written
-// back byte for byte.
+// back byte for byte, reads as its last setting of each key, and keeps
+// every other key's value when one is set.
 func FuzzParseVMX(f *testing.F) {
 	f.Add("a = \"1\"\n# c\n\nb=2")
 	f.Add("x = \"|7c|zz|\"\r\n")
@@ -152,6 +172,37 @@ func FuzzParseVMX(f *testing.F) {
 		}
 		if got := v.String(); got != text {
 			t.Fatalf("got %q, want %q", got, text)
+		}
+
+		// Each key reads as its last setting in the file.
+		before := map[string]string{}
+		for _, k := range v.Keys() {
+			got, ok := v.Get(k)
+			if !ok {
+				t.Fatalf("key %q listed but not set", k)
+			}
+			before[strings.ToLower(k)] = got
+		}
+
+		// Setting one key leaves the others as they were, in a file that
+		// still parses.
+		if err := v.Set("guestinfo.fuzz", text); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseVMX(v.String())
+		if err != nil {
+			t.Fatalf("file with one key set does not parse: %v\n%q", err, v.String())
+		}
+		for k, want := range before {
+			if k == "guestinfo.fuzz" {
+				continue
+			}
+			if got, _ := back.Get(k); got != want {
+				t.Fatalf("key %q: got %q after setting another, want %q", k, got, want)
+			}
+		}
+		if got, _ := back.Get("guestinfo.fuzz"); got != text {
+			t.Fatalf("set value: got %q, want %q", got, text)
 		}
 	})
 }
