@@ -170,10 +170,11 @@ func (w *worker) launch(ctx context.Context, inst *cloud.Instance) error {
 		if err != nil {
 			return err
 		}
+		failAt("launch/create-files/begin")
 		if err := d.CreateFiles(ctx, spec); err != nil {
 			return err
 		}
-		return w.record(inst.ID, func(i *cloud.Instance) {
+		return w.recordStep("launch/create-files", inst.ID, func(i *cloud.Instance) {
 			if i.Step == cloud.StepNone {
 				i.Step = cloud.StepFiles
 			}
@@ -188,7 +189,7 @@ func (w *worker) launch(ctx context.Context, inst *cloud.Instance) error {
 		if err != nil {
 			return err
 		}
-		return w.record(inst.ID, func(i *cloud.Instance) {
+		return w.recordStep("launch/register", inst.ID, func(i *cloud.Instance) {
 			i.Step, i.VMID = cloud.StepRegistered, vmid
 		})
 	}
@@ -200,7 +201,7 @@ func (w *worker) launch(ctx context.Context, inst *cloud.Instance) error {
 		return err
 	}
 	w.log.Info("instance running", "instance", inst.ID, "vmid", inst.VMID)
-	return w.record(inst.ID, func(i *cloud.Instance) {
+	return w.recordStep("launch/power-on", inst.ID, func(i *cloud.Instance) {
 		if i.State == cloud.StatePending && i.Desired == cloud.StateRunning {
 			i.State, i.StateReason, i.StateTransitionReason = cloud.StateRunning, nil, ""
 			i.Launched, i.GuestReady = true, false
@@ -278,15 +279,17 @@ func (w *worker) terminate(ctx context.Context, inst *cloud.Instance) error {
 		}
 	}
 	if vmid != "" {
+		failAt("terminate/destroy/begin")
 		if err := d.Destroy(ctx, vmid); err != nil {
 			return err
 		}
+		failAt("terminate/destroy")
 	}
 	if err := d.RemoveFiles(ctx, inst.Datastore, inst.ID); err != nil {
 		return err
 	}
 	w.log.Info("instance terminated", "instance", inst.ID)
-	return w.record(inst.ID, func(i *cloud.Instance) {
+	return w.recordStep("terminate/remove-files", inst.ID, func(i *cloud.Instance) {
 		i.State, i.Desired = cloud.StateTerminated, cloud.StateTerminated
 		i.Step, i.VMID, i.GuestReady, i.RebootRequested = cloud.StepNone, "", false, false
 		i.PrivateIPAddress = ""
