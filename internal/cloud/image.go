@@ -38,11 +38,50 @@ type Image struct {
 
 	// GuestOS is the guestOS value written into each VM's .vmx.
 	GuestOS string
+
+	// StateReason says why a failed image failed.
+	StateReason *StateReason `json:",omitempty"`
+	// SourceInstanceID and SourceImageID say what CreateImage or
+	// CopyImage made the image from.
+	SourceInstanceID string `json:",omitempty"`
+	SourceImageID    string `json:",omitempty"`
+	// Host is the one ESXi host whose datastore holds the template of an
+	// image minicloud made; empty for a registered template, which any
+	// host may hold.
+	Host string `json:",omitempty"`
+	// Managed marks an image whose template minicloud made: it deletes
+	// the template when the image is deregistered. A registered
+	// template is the operator's and stays.
+	Managed bool `json:",omitempty"`
+	// ClientToken is the token of the CopyImage call that made the
+	// image, so that a repeat answers with it.
+	ClientToken string `json:",omitempty"`
+	// Job is the controller's work on an image it is making or
+	// removing; nil when there is none.
+	Job *ImageJob `json:",omitempty"`
+	// Deregistered is when DeregisterImage was called; the record stays,
+	// hidden, while instances launched from it may still need it.
+	Deregistered time.Time `json:",omitzero"`
+}
+
+// OwnedBy reports whether the account owns img. Images with an owner
+// alias, such as minicloud's configured templates, belong to that alias
+// and to no account.
+func (img *Image) OwnedBy(account string) bool {
+	return img.OwnerAlias == "" && img.OwnerID == account
 }
 
 // Clone returns a deep copy of img.
 func (img *Image) Clone() *Image {
 	c := *img
 	c.Tags = img.Tags.Clone()
+	if img.StateReason != nil {
+		r := *img.StateReason
+		c.StateReason = &r
+	}
+	if img.Job != nil {
+		j := *img.Job
+		c.Job = &j
+	}
 	return &c
 }

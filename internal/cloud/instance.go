@@ -153,6 +153,16 @@ type Instance struct {
 	GuestHostName    string `json:",omitempty"`
 	GuestReady       bool   `json:",omitempty"`
 
+	// VPCID, SubnetID and SecurityGroups place the instance's one network
+	// interface, NetworkInterfaceID, in the network; Network above is the
+	// ESXi port group of its subnet. MACAddress is the static address
+	// minicloud gives the VM's NIC.
+	VPCID              string            `json:",omitempty"`
+	SubnetID           string            `json:",omitempty"`
+	SecurityGroups     []GroupIdentifier `json:",omitempty"`
+	NetworkInterfaceID string            `json:",omitempty"`
+	MACAddress         string            `json:",omitempty"`
+
 	// Step and VMID record the controller's progress on the host.
 	// Launched is set once the VM has first powered on: a failure before
 	// that ends the launch, a failure after it only stops the instance.
@@ -166,6 +176,7 @@ func (i *Instance) Clone() *Instance {
 	c := *i
 	c.Tags = i.Tags.Clone()
 	c.UserData = bytes.Clone(i.UserData)
+	c.SecurityGroups = append([]GroupIdentifier(nil), i.SecurityGroups...)
 	if i.StateReason != nil {
 		r := *i.StateReason
 		c.StateReason = &r

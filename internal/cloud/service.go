@@ -46,6 +46,7 @@ type RunInstancesInput struct {
 	AvailabilityZone  string // Placement.AvailabilityZone
 	TagSpecifications []TagSpecification
 	UserData          string // base64, as sent
+	Network           RunNetwork
 
 	// DisableAPITermination, DisableAPIStop and ShutdownBehavior set the
 	// instance attributes of those names; see Instance.
@@ -171,12 +172,13 @@ type DescribeTagsOutput struct {
 
 // DescribeImagesInput is a DescribeImages request.
 type DescribeImagesInput struct {
-	DryRun     bool
-	ImageIDs   []string
-	Owners     []string
-	Filters    []Filter
-	MaxResults int
-	NextToken  string
+	DryRun          bool
+	ImageIDs        []string
+	Owners          []string
+	ExecutableUsers []string
+	Filters         []Filter
+	MaxResults      int
+	NextToken       string
 }
 
 // DescribeInstanceTypesInput is a DescribeInstanceTypes request.

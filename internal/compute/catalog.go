@@ -22,6 +22,7 @@ var imageFilters = map[string]func(*cloud.Image) []string{
 	"root-device-name":    func(i *cloud.Image) []string { return one(i.RootDeviceName) },
 	"owner-id":            func(i *cloud.Image) []string { return one(i.OwnerID) },
 	"owner-alias":         func(i *cloud.Image) []string { return one(i.OwnerAlias) },
+	"source-instance-id":  func(i *cloud.Image) []string { return nonEmpty(i.SourceInstanceID) },
 	"image-type":          func(*cloud.Image) []string { return one("machine") },
 	"virtualization-type": func(*cloud.Image) []string { return one("hvm") },
 	"is-public":           func(i *cloud.Image) []string { return one(strconv.FormatBool(i.Public)) },
@@ -63,7 +64,7 @@ func (s *Service) EnsureImages(configs []ImageConfig) error {
 		}
 		img := &cloud.Image{
 			ID: cloud.NewID(cloud.PrefixImage), Name: c.Name, Description: c.Description,
-			OwnerID: cloud.DefaultAccountID, OwnerAlias: "minicloud",
+			OwnerID: cloud.DefaultAccountID, OwnerAlias: cloud.OwnerAliasMinicloud,
 			State: cloud.ImageAvailable, CreationDate: s.now().UTC(), Public: true,
 			Architecture: c.Architecture, RootDeviceName: "/dev/xvda",
 			RootDeviceType: "ebs", VolumeSizeGiB: c.VolumeSizeGiB,
@@ -81,8 +82,10 @@ func (s *Service) EnsureImages(configs []ImageConfig) error {
 }
 
 // DescribeImages lists the images the caller may launch: public images and
-// its own, narrowed by ImageIds, Owners and filters. Owners takes account
-// ids, "self" and owner aliases.
+// its own, narrowed by ImageIds, Owners, ExecutableUsers and filters.
+// Deregistered images are gone. Owners takes account ids, "self" and owner
+// aliases; "amazon" also names minicloud's configured images, so that
+// scripts written for EC2's public images find them.
 func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesInput) ([]*cloud.Image, error) {
 	for _, id := range in.ImageIDs {
 		if !cloud.ValidID(cloud.PrefixImage, id) {
@@ -109,13 +112,13 @@ func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesIn
 	}
 	var out []*cloud.Image
 	for _, img := range imgs {
-		if !img.Public && img.OwnerID != who.AccountID {
+		if img.State == cloud.ImageDeregistered || !img.Public && img.OwnerID != who.AccountID {
 			continue
 		}
 		if len(wanted) > 0 && !wanted[img.ID] {
 			continue
 		}
-		if !ownedBy(img, in.Owners, who) || !match(img) {
+		if !ownedBy(img, in.Owners, who) || !launchableBy(img, in.ExecutableUsers, who) || !match(img) {
 			continue
 		}
 		delete(wanted, img.ID)
@@ -139,20 +142,40 @@ func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesIn
 }
 
 // ownedBy reports whether img belongs to one of owners; no owners means
-// any.
+// any. Images with an owner alias are the alias's, not any account's.
 func ownedBy(img *cloud.Image, owners []string, who cloud.Caller) bool {
 	if len(owners) == 0 {
 		return true
 	}
 	for _, o := range owners {
 		switch {
-		case o == "self" && img.OwnerID == who.AccountID:
+		case o == "self" && img.OwnedBy(who.AccountID):
 			return true
-		case o == img.OwnerID, img.OwnerAlias != "" && o == img.OwnerAlias:
+		case img.OwnerAlias != "" && (o == img.OwnerAlias ||
+			o == "amazon" && img.OwnerAlias == cloud.OwnerAliasMinicloud):
+			return true
+		case o == img.OwnerID && img.OwnerAlias == "":
 			return true
 		}
 	}
 	return false
+}
+
+// launchableBy reports whether every one of users may launch img: "all"
+// for public images, "self" or an account id for images public or owned
+// by that account. No users means any image.
+func launchableBy(img *cloud.Image, users []string, who cloud.Caller) bool {
+	for _, u := range users {
+		switch {
+		case u == "all" && !img.Public:
+			return false
+		case u == "self" && !img.Public && !img.OwnedBy(who.AccountID):
+			return false
+		case u != "all" && u != "self" && !img.Public && !img.OwnedBy(u):
+			return false
+		}
+	}
+	return true
 }
 
 // typeFilters are the DescribeInstanceTypes filter names.

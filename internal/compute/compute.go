@@ -37,6 +37,8 @@ type Store interface {
 	Images() ([]*cloud.Image, error)
 
 	KeyPairStore
+	NetworkStore
+	ImageStore
 }
 
 // Driver is what the controller asks of one ESXi host. Every method is
@@ -69,6 +71,8 @@ type Driver interface {
 	Observe(ctx context.Context, guestIDs []string) (hypervisor.Inventory, error)
 	// ReadVMX and UpdateVMX read and rewrite a VM's .vmx.
 	vmxEditor
+	// CloneDisk and the snapshot methods make image templates.
+	ImageDriver
 	// ResetConnection forgets a refused login or host key so that the
 	// next command dials again. The controller calls it only when the
 	// host is retried on purpose: ESXi locks an account after five failed
@@ -91,6 +95,10 @@ type HostConfig struct {
 type Options struct {
 	Region        string
 	CPUOvercommit float64
+	// SubnetPortGroups maps an availability zone to the ESXi port group
+	// its subnets' VMs attach to; a zone not listed uses each host's
+	// network.
+	SubnetPortGroups map[string]string
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time

@@ -52,6 +52,11 @@ func (c *controller) run(ctx context.Context) {
 		defer wg.Done()
 		c.svc.janitor(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.svc.runImages(ctx)
+	}()
 	wg.Wait()
 }
 

@@ -30,7 +30,8 @@ const (
 // guestinfo returns the .vmx keys through which cloud-init in inst's
 // guest learns its instance id, host name and SSH public key
 // (guestinfo.metadata, JSON) and its user data (guestinfo.userdata), each
-// with its encoding: base64, or gzip+base64 when large.
+// with its encoding: base64, or gzip+base64 when large; and the keys that
+// give the VM's NIC the instance's MAC address.
 func guestinfo(inst *cloud.Instance) (map[string]string, error) {
 	meta := map[string]any{
 		"instance-id":    inst.ID,
@@ -44,7 +45,10 @@ func guestinfo(inst *cloud.Instance) (map[string]string, error) {
 		return nil, fmt.Errorf("compute: metadata of %s: %w", inst.ID, err)
 	}
 
-	out := map[string]string{}
+	out := nicConfig(inst)
+	if out == nil {
+		out = map[string]string{}
+	}
 	out[keyMetadata], out[keyMetadataEncoding] = encodeGuestinfo(doc)
 	if len(inst.UserData) > 0 {
 		out[keyUserData], out[keyUserDataEncoding] = encodeGuestinfo(inst.UserData)

@@ -57,7 +57,7 @@ func (s *Service) RunInstances(ctx context.Context, in *cloud.RunInstancesInput)
 	hosts, err := s.fleet.place(scheduler.Request{
 		Min: in.MinCount, Max: in.MaxCount,
 		VCPUs: itype.VCPUs, MemoryMiB: itype.MemoryMiB,
-		Zone: in.AvailabilityZone, ImageID: img.ID,
+		Zone: l.net.zone, ImageID: img.ID,
 	}, s.sched, ids)
 	var capErr *scheduler.CapacityError
 	if errors.As(err, &capErr) {
@@ -100,6 +100,7 @@ type launch struct {
 	tags      cloud.Tags
 	publicKey string // of the key pair KeyName names
 	userData  []byte // decoded
+	net       *runNetwork
 }
 
 // checkRun validates a RunInstances request as EC2 does and returns what
@@ -160,7 +161,8 @@ func (s *Service) checkRun(ctx context.Context, in *cloud.RunInstancesInput) (*l
 		return nil, cloud.Errorf("InvalidAMIID.Unavailable",
 			"Image %s is not available (state %s)", l.image.ID, l.image.State)
 	}
-	return l, nil
+	l.net, err = s.checkRunNetwork(ctx, in)
+	return l, err
 }
 
 // decodeUserData decodes RunInstances' base64 user data, which may be
@@ -219,6 +221,7 @@ func (s *Service) newReservation(who cloud.Caller, in *cloud.RunInstancesInput,
 			Datastore: cfg.Datastore, Network: cfg.Network,
 		})
 	}
+	s.attach(l.net, res.Instances)
 	return res
 }
 
@@ -295,7 +298,7 @@ func (s *Service) image(id string) (*cloud.Image, error) {
 			"Invalid id: \"%s\" (expecting \"ami-...\")", id)
 	}
 	img, err := s.store.Image(id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && img.State == cloud.ImageDeregistered {
 		return nil, cloud.Errorf(cloud.ErrCodeInvalidAMIIDNotFound,
 			"The image id '[%s]' does not exist", id)
 	}

@@ -25,6 +25,8 @@ type Service struct {
 	ctrl   *controller
 	closed chan struct{}
 	wg     sync.WaitGroup
+	nets   networks   // each account's default network
+	imgs   *imageWork // the controller's image work
 }
 
 var _ cloud.Service = (*Service)(nil)
@@ -44,6 +46,7 @@ func New(st Store, hosts []HostConfig, opts Options, log *slog.Logger) (*Service
 		log:    log,
 		now:    opts.Now,
 		closed: make(chan struct{}),
+		imgs:   newImageWork(),
 	}
 	s.ctrl = newController(s, hosts)
 

@@ -10,22 +10,31 @@ import (
 	"github.com/minicloud/minicloud/internal/store"
 )
 
-// taggableTypes are the resource types a TagSpecification may name. Only
-// instance tags are kept; the others are accepted, as EC2 accepts them, for
-// resources minicloud does not model.
+// taggableTypes are the resource types a RunInstances tag specification
+// may name. Instance tags are kept; the others are accepted, as EC2
+// accepts them, for resources minicloud does not keep apart from the
+// instance.
 var taggableTypes = map[string]bool{
 	"instance": true, "volume": true, "network-interface": true,
 	"spot-instances-request": true, "elastic-gpu": true,
 }
 
-// specTags returns the tags that specs give resources of type want.
+// specTags returns the tags that a RunInstances call's specs give
+// resources of type want.
 func specTags(specs []cloud.TagSpecification, want string) (cloud.Tags, error) {
+	return specTagsFor(specs, taggableTypes, want)
+}
+
+// specTagsFor returns the tags that specs give resources of type want,
+// refusing a spec for a type not in allowed, as EC2 refuses a type the
+// call does not create.
+func specTagsFor(specs []cloud.TagSpecification, allowed map[string]bool, want string) (cloud.Tags, error) {
 	var tags cloud.Tags
 	for _, spec := range specs {
 		if spec.ResourceType == "" {
 			return nil, cloud.MissingParameter("TagSpecification.ResourceType")
 		}
-		if !taggableTypes[spec.ResourceType] {
+		if !allowed[spec.ResourceType] {
 			return nil, cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
 				"'%s' is not a valid taggable resource type for this operation.", spec.ResourceType)
 		}
@@ -70,36 +79,55 @@ func checkTags(tags []cloud.Tag) error {
 	return nil
 }
 
-// resourceType names the kind of resource an id refers to, for tagging.
-func resourceType(id string) string {
-	switch {
-	case strings.HasPrefix(id, cloud.PrefixInstance):
-		return "instance"
-	case strings.HasPrefix(id, cloud.PrefixImage):
-		return "image"
-	}
-	return ""
+// tagKind is a kind of resource that keeps tags: its id prefix, the
+// resource type DescribeTags names it by, and what EC2 says when an id
+// of that kind is not found.
+type tagKind struct {
+	prefix   string
+	typ      string
+	notFound func(ids []string) error
 }
 
-// splitResources sorts resource ids into instances and images, or returns
-// InvalidID for an id of any other kind.
-func splitResources(ids []string) (instances, images []string, err error) {
-	for _, id := range dedupe(ids) {
-		switch {
-		case resourceType(id) == "instance" && cloud.ValidID(cloud.PrefixInstance, id):
-			instances = append(instances, id)
-		case resourceType(id) == "image" && cloud.ValidID(cloud.PrefixImage, id):
-			images = append(images, id)
-		default:
-			return nil, nil, cloud.Errorf(cloud.ErrCodeInvalidID,
-				"The ID '%s' is not valid", id)
+// tagKinds lists every kind of resource CreateTags, DeleteTags and
+// DescribeTags work on.
+var tagKinds = []tagKind{
+	{cloud.PrefixInstance, "instance", func(ids []string) error { return cloud.InstancesNotFound(ids) }},
+	{cloud.PrefixImage, "image", func(ids []string) error {
+		return cloud.Errorf(cloud.ErrCodeInvalidAMIIDNotFound,
+			"The image id '[%s]' does not exist", strings.Join(ids, ", "))
+	}},
+	{cloud.PrefixVPC, "vpc", func(ids []string) error {
+		return cloud.Errorf(cloud.ErrCodeInvalidVPCIDNotFound, "The vpc ID '%s' does not exist", ids[0])
+	}},
+	{cloud.PrefixSubnet, "subnet", func(ids []string) error { return subnetNotFound(ids[0]) }},
+	{cloud.PrefixSecurityGroup, "security-group", func(ids []string) error { return groupNotFound(ids[0]) }},
+	{cloud.PrefixKeyPair, "key-pair", func(ids []string) error {
+		return cloud.Errorf(cloud.ErrCodeInvalidKeyPairNotFound,
+			"The key pair '%s' does not exist", ids[0])
+	}},
+}
+
+// kindOf returns the kind of resource id names, if it is a well-formed id
+// of a kind that keeps tags.
+func kindOf(id string) (tagKind, bool) {
+	for _, k := range tagKinds {
+		if cloud.ValidID(k.prefix, id) {
+			return k, true
 		}
 	}
-	return instances, images, nil
+	return tagKind{}, false
 }
 
-// CreateTags adds or overwrites tags on instances and images. Nothing is
-// changed unless every resource exists.
+// resourceType names the kind of resource an id refers to, for tagging,
+// or "" when minicloud keeps no tags for it.
+func resourceType(id string) string {
+	k, _ := kindOf(id)
+	return k.typ
+}
+
+// CreateTags adds or overwrites tags on instances, images, VPCs, subnets,
+// security groups and key pairs. Nothing changes unless every resource
+// exists and is the caller's.
 func (s *Service) CreateTags(ctx context.Context, in *cloud.CreateTagsInput) error {
 	if len(in.Tags) == 0 {
 		return cloud.MissingParameter("Tag")
@@ -122,9 +150,9 @@ func (s *Service) CreateTags(ctx context.Context, in *cloud.CreateTagsInput) err
 	})
 }
 
-// DeleteTags removes tags from instances and images: a tag named without a
-// value goes whatever its value; with a value, only when it matches. No
-// tags named means every tag.
+// DeleteTags removes tags from resources: a tag named without a value
+// goes whatever its value; with a value, only when it matches. No tags
+// named means every tag.
 func (s *Service) DeleteTags(ctx context.Context, in *cloud.DeleteTagsInput) error {
 	return s.changeTags(ctx, in.DryRun, in.ResourceIDs, func(tags cloud.Tags) (cloud.Tags, error) {
 		if len(in.Tags) == 0 {
@@ -135,72 +163,70 @@ func (s *Service) DeleteTags(ctx context.Context, in *cloud.DeleteTagsInput) err
 				delete(tags, t.Key)
 			}
 		}
+		if len(tags) == 0 {
+			return nil, nil
+		}
 		return tags, nil
 	})
 }
 
-// changeTags validates resources and applies edit to the tags of each, in
-// one transaction per kind of resource.
+// changeTags applies edit to the tags of every resource in ids in one
+// transaction. A dry run checks that they all exist first.
 func (s *Service) changeTags(ctx context.Context, dryRun bool, ids []string,
 	edit func(cloud.Tags) (cloud.Tags, error),
 ) error {
 	if len(ids) == 0 {
 		return cloud.MissingParameter("ResourceId")
 	}
-	instances, images, err := splitResources(ids)
-	if err != nil {
-		return err
+	ids = dedupe(ids)
+	for _, id := range ids {
+		if _, ok := kindOf(id); !ok {
+			return cloud.Errorf(cloud.ErrCodeInvalidID, "The ID '%s' is not valid", id)
+		}
 	}
 	who := caller(ctx)
-
-	// Every resource must exist before anything changes.
-	found, missing, err := s.store.InstancesByID(instances)
-	if err != nil {
+	if _, err := s.defaultNetwork(who.AccountID); err != nil {
 		return err
 	}
-	for _, inst := range found {
-		if inst.OwnerID != who.AccountID {
-			missing = append(missing, inst.ID)
-		}
-	}
-	if len(missing) > 0 {
-		return cloud.InstancesNotFound(missing)
-	}
-	for _, id := range images {
-		if _, err := s.image(id); err != nil {
-			return err
-		}
-	}
-	if dryRun {
-		return cloud.ErrDryRun
-	}
+	visible := func(v any) bool { return s.taggable(who.AccountID, v) }
 
-	// Apply the edit.
-	if len(instances) > 0 {
-		_, err := s.store.UpdateInstances(instances, func(inst *cloud.Instance) error {
-			tags, err := edit(inst.Tags)
-			inst.Tags = tags
-			return err
-		})
-		if err != nil {
-			return storeError(err)
-		}
+	// A dry run stops after the existence check, by failing the edit.
+	if dryRun {
+		edit = func(cloud.Tags) (cloud.Tags, error) { return nil, cloud.ErrDryRun }
 	}
-	for _, id := range images {
-		_, err := s.store.UpdateImage(id, func(img *cloud.Image) error {
-			tags, err := edit(img.Tags)
-			img.Tags = tags
-			return err
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return cloud.Errorf(cloud.ErrCodeInvalidAMIIDNotFound,
-				"The image id '[%s]' does not exist", id)
+	err := s.store.UpdateTags(ids, visible, edit)
+	var missing *store.MissingError
+	if errors.As(err, &missing) {
+		k, _ := kindOf(missing.IDs[0])
+		var same []string
+		for _, id := range missing.IDs {
+			if strings.HasPrefix(id, k.prefix) {
+				same = append(same, id)
+			}
 		}
-		if err != nil {
-			return err
-		}
+		return k.notFound(same)
 	}
-	return nil
+	return err
+}
+
+// taggable reports whether the account may tag the stored resource v: its
+// own resources, and images it can see.
+func (s *Service) taggable(account string, v any) bool {
+	switch r := v.(type) {
+	case *cloud.Instance:
+		return r.OwnerID == account && s.visible(r)
+	case *cloud.Image:
+		return r.State != cloud.ImageDeregistered && (r.Public || r.OwnerID == account)
+	case *cloud.VPC:
+		return r.OwnerID == account
+	case *cloud.Subnet:
+		return r.OwnerID == account
+	case *cloud.SecurityGroup:
+		return r.OwnerID == account
+	case *cloud.KeyPair:
+		return r.OwnerID == account
+	}
+	return false
 }
 
 // tagFilters are the DescribeTags filter names.
@@ -211,28 +237,28 @@ var tagFilters = map[string]func(cloud.TagDescription) []string{
 	"resource-type": func(t cloud.TagDescription) []string { return []string{t.ResourceType} },
 }
 
-// DescribeTags lists the tags of the caller's instances and of images,
+// DescribeTags lists the tags of every resource the caller may tag,
 // ordered by resource id and key.
 func (s *Service) DescribeTags(ctx context.Context, in *cloud.DescribeTagsInput) (*cloud.DescribeTagsOutput, error) {
 	match, err := compileFilters(in.Filters, tagFilters, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMaxResults(in.MaxResults, 5, 1000); err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken)
+	after, err := pageArgs(in.MaxResults, in.NextToken, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	if in.DryRun {
-		return nil, cloud.ErrDryRun
-	}
 	who := caller(ctx)
+	if _, err := s.defaultNetwork(who.AccountID); err != nil {
+		return nil, err
+	}
 
 	// Gather every tag, in a stable order.
 	var all []cloud.TagDescription
-	add := func(id, kind string, tags cloud.Tags) {
+	add := func(v any, id, kind string, tags cloud.Tags) {
+		if len(tags) == 0 || !s.taggable(who.AccountID, v) {
+			return
+		}
 		for _, t := range tags.Sorted() {
 			d := cloud.TagDescription{ResourceID: id, ResourceType: kind, Key: t.Key, Value: t.Value}
 			if match(d) {
@@ -240,21 +266,8 @@ func (s *Service) DescribeTags(ctx context.Context, in *cloud.DescribeTagsInput)
 			}
 		}
 	}
-	err = s.store.ScanInstances("", func(inst *cloud.Instance) bool {
-		if inst.OwnerID == who.AccountID {
-			add(inst.ID, "instance", inst.Tags)
-		}
-		return true
-	})
-	if err != nil {
+	if err := s.eachTagged(add); err != nil {
 		return nil, err
-	}
-	imgs, err := s.store.Images()
-	if err != nil {
-		return nil, err
-	}
-	for _, img := range imgs {
-		add(img.ID, "image", img.Tags)
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		if all[i].ResourceID != all[j].ResourceID {
@@ -267,4 +280,51 @@ func (s *Service) DescribeTags(ctx context.Context, in *cloud.DescribeTagsInput)
 		return d.ResourceID + "\x00" + d.Key
 	})
 	return &cloud.DescribeTagsOutput{Tags: page, NextToken: next}, nil
+}
+
+// eachTagged calls add with every stored resource that can carry tags.
+func (s *Service) eachTagged(add func(v any, id, kind string, tags cloud.Tags)) error {
+	err := s.store.ScanInstances("", func(inst *cloud.Instance) bool {
+		add(inst, inst.ID, "instance", inst.Tags)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	imgs, err := s.store.Images()
+	if err != nil {
+		return err
+	}
+	for _, r := range imgs {
+		add(r, r.ID, "image", r.Tags)
+	}
+	vpcs, err := s.store.VPCs()
+	if err != nil {
+		return err
+	}
+	for _, r := range vpcs {
+		add(r, r.ID, "vpc", r.Tags)
+	}
+	subnets, err := s.store.Subnets()
+	if err != nil {
+		return err
+	}
+	for _, r := range subnets {
+		add(r, r.ID, "subnet", r.Tags)
+	}
+	groups, err := s.store.SecurityGroups()
+	if err != nil {
+		return err
+	}
+	for _, r := range groups {
+		add(r, r.ID, "security-group", r.Tags)
+	}
+	keys, err := s.store.KeyPairs()
+	if err != nil {
+		return err
+	}
+	for _, r := range keys {
+		add(r, r.ID, "key-pair", r.Tags)
+	}
+	return nil
 }
