@@ -40,16 +40,15 @@ func generateKey(keyType string) (*newKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compute: generate rsa key: %w", err)
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		fingerprint, err := createdRSAFingerprint(priv)
 		if err != nil {
-			return nil, fmt.Errorf("compute: encode rsa key: %w", err)
+			return nil, err
 		}
 		pub, err := ssh.NewPublicKey(&priv.PublicKey)
 		if err != nil {
 			return nil, err
 		}
-		sum := sha1.Sum(der)
-		return &newKey{publicKey: pub, private: priv, fingerprint: colonHex(sum[:])}, nil
+		return &newKey{publicKey: pub, private: priv, fingerprint: fingerprint}, nil
 
 	case cloud.KeyTypeED25519:
 		pubKey, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -63,6 +62,17 @@ func generateKey(keyType string) (*newKey, error) {
 		return &newKey{publicKey: pub, private: priv, fingerprint: sha256Fingerprint(pub)}, nil
 	}
 	return nil, fmt.Errorf("compute: unknown key type %q", keyType)
+}
+
+// createdRSAFingerprint is the fingerprint EC2 gives an RSA key it made:
+// the SHA-1 of the key's PKCS#8 DER encoding, in colon-separated hex.
+func createdRSAFingerprint(priv *rsa.PrivateKey) (string, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", fmt.Errorf("compute: encode rsa key: %w", err)
+	}
+	sum := sha1.Sum(der)
+	return colonHex(sum[:]), nil
 }
 
 // privatePEM returns the private key as EC2 hands it out in pem format:
