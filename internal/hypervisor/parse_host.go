@@ -49,13 +49,18 @@ type Filesystem struct {
 
 // parseFilesystems reads `esxcli storage filesystem list`. The volume name
 // may hold spaces, so each row is read from both ends: the mount point is
-// the first word and the last five words are UUID, Mounted, Type, Size and
-// Free; what lies between is the name.
+// the first column and the last five words are UUID, Mounted, Type, Size
+// and Free; what lies between is the name.
 func parseFilesystems(out string) ([]Filesystem, error) {
 	var fss []Filesystem
+	mountWidth := 0 // the mount point column's width, from the dashes under it
 	for _, line := range strings.Split(out, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "Mount Point") || strings.HasPrefix(line, "---") {
+		line = strings.TrimRight(line, " \t\r")
+		switch trimmed := strings.TrimSpace(line); {
+		case strings.HasPrefix(trimmed, "---"):
+			mountWidth = strings.IndexAny(line, " \t")
+			continue
+		case trimmed == "" || strings.HasPrefix(trimmed, "Mount Point"):
 			continue
 		}
 
@@ -70,7 +75,7 @@ func parseFilesystems(out string) ([]Filesystem, error) {
 			right[i] = rest[cut+1:]
 			rest = strings.TrimRight(rest[:cut], " \t")
 		}
-		mount, name, _ := strings.Cut(rest, " ")
+		mount, name := splitMountPoint(rest, mountWidth)
 
 		// Convert the numbers.
 		size, err1 := strconv.ParseInt(right[3], 10, 64)
@@ -80,7 +85,7 @@ func parseFilesystems(out string) ([]Filesystem, error) {
 		}
 		fss = append(fss, Filesystem{
 			MountPoint: mount,
-			VolumeName: strings.TrimSpace(name),
+			VolumeName: name,
 			UUID:       right[0],
 			Mounted:    right[1] == "true",
 			Type:       right[2],
@@ -89,6 +94,19 @@ func parseFilesystems(out string) ([]Filesystem, error) {
 		})
 	}
 	return fss, nil
+}
+
+// splitMountPoint splits the mount point from the volume name at the
+// column's width, as the dashes under the header give it, so that a mount
+// point holding a space (a host folder on a test machine) or an empty one
+// (an unmounted volume) reads right. Without a width it splits at the
+// first space: real mount points are /vmfs/volumes/UUID.
+func splitMountPoint(rest string, width int) (mount, name string) {
+	if width > 0 && len(rest) >= width && (len(rest) == width || rest[width] == ' ') {
+		return strings.TrimSpace(rest[:width]), strings.TrimSpace(rest[width:])
+	}
+	mount, name, _ = strings.Cut(strings.TrimSpace(rest), " ")
+	return mount, strings.TrimSpace(name)
 }
 
 // VMProcess is one running VM in `esxcli vm process list`.

@@ -68,6 +68,27 @@ func TestParseFilesystems(t *testing.T) {
 		}
 	})
 
+	t.Run("MountPointsWithSpaces", func(t *testing.T) {
+		// A host folder on a test machine may hold a space; the dashes
+		// under the header give the mount point column's width.
+		got, err := parseFilesystems(fixture(t, "storage/filesystems-spaces.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := [][2]string{
+			{"/srv/esxi host/vmfs/volumes/a57223d3-dd5b040c-df93-8ab5e8157407", "datastore1"},
+			{"/srv/esxi host/vmfs/volumes/b1c2d3e4-f5a6b7c8-d9e0-f1a2b3c4d5e6", "My Datastore"},
+			{"", "nas backups"},
+		}
+		var pairs [][2]string
+		for _, fs := range got {
+			pairs = append(pairs, [2]string{fs.MountPoint, fs.VolumeName})
+		}
+		if !reflect.DeepEqual(pairs, want) {
+			t.Errorf("got %q\nwant %q", pairs, want)
+		}
+	})
+
 	t.Run("ErrNotANumber", func(t *testing.T) {
 		_, err := parseFilesystems("/vmfs/volumes/x  ds  x  true  VMFS-6  big  small\n")
 		if err == nil {
