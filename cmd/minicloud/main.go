@@ -7,6 +7,7 @@
 //	minicloud serve [--config FILE] [--listen ADDR] [--data DIR]
 //	minicloud hosts [--endpoint URL] [retry NAME]
 //	minicloud esxi-sim [--listen ADDR] [--dir DIR]
+//	minicloud bench [--instances N] [--clients C] [--duration D] [--json FILE]
 //	minicloud version
 package main
 
@@ -69,6 +70,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runHosts(ctx, args[1:], stdout, stderr)
 	case "esxi-sim":
 		return runSim(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "minicloud", Version)
 		return nil
@@ -95,6 +98,9 @@ Usage:
       login once more. Signs with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
   minicloud esxi-sim [--listen ADDR] [--dir DIR]
       Run one simulated ESXi host that you can ssh into.
+  minicloud bench [--instances N] [--clients C] [--duration D] [--json FILE]
+      Measure the EC2 API against moto and a bare HTTP server, and launch
+      instances on simulated hosts (docs/performance.md).
   minicloud version
       Print the version.
 `)
