@@ -116,6 +116,11 @@ type Options struct {
 	TerminatedTTL time.Duration
 	// RetryBase and RetryMax bound the backoff after a transient fault.
 	RetryBase, RetryMax time.Duration
+	// LaunchRetries is how many transient faults in a row bringing an
+	// instance up (a launch or a start) survives; the next one ends it
+	// with Server.InternalError. 8 when zero, which with the default
+	// backoff is about a minute and a half of a host's hostd misbehaving.
+	LaunchRetries int
 }
 
 func (o *Options) setDefaults() {
@@ -145,5 +150,8 @@ func (o *Options) setDefaults() {
 	}
 	if o.RetryMax == 0 {
 		o.RetryMax = 30 * time.Second
+	}
+	if o.LaunchRetries == 0 {
+		o.LaunchRetries = 8
 	}
 }

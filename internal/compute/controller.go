@@ -104,6 +104,7 @@ type worker struct {
 	busy    map[string]bool  // instance ids with a step in flight
 	retries map[string]retry // instance ids backing off after a fault
 	ready   bool             // the host answered its last probe
+	blind   int              // observations failed in a row on a working connection
 	held    bool             // credentials or host key refused: no contact
 	steps   sync.WaitGroup   // the steps in flight
 }
@@ -197,7 +198,7 @@ func (w *worker) probe(ctx context.Context) {
 	w.svc.fleet.setReady(w.cfg.Name, info.CPUThreads, int(info.MemoryBytes>>20), images)
 	w.mu.Lock()
 	was := w.ready
-	w.ready = true
+	w.ready, w.blind = true, 0
 	w.mu.Unlock()
 	if !was {
 		w.log.Info("host ready", "version", info.Version, "threads", info.CPUThreads,

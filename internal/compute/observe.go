@@ -38,10 +38,13 @@ func (w *worker) observe(ctx context.Context) {
 	inv, err := w.driver().Observe(ctx, guests)
 	if err != nil {
 		if ctx.Err() == nil {
-			w.hostFailed(err)
+			w.observeFailed(err)
 		}
 		return
 	}
+	w.mu.Lock()
+	w.blind = 0
+	w.mu.Unlock()
 
 	vms := map[string]hypervisor.VM{}
 	for _, vm := range inv.VMs {
@@ -60,6 +63,27 @@ func (w *worker) observe(ctx context.Context) {
 		}
 	}
 	w.reportUnclaimed(inv.VMs, claimed)
+}
+
+// blindTicks is how many observations in a row may fail on a working
+// connection (hostd busy or restarting) before the host counts as
+// unreachable.
+const blindTicks = 3
+
+// observeFailed handles a failed observation. A host that cannot be
+// reached or refuses minicloud is marked so at once; a command that
+// failed (hostd restarting, say) is tried again on the next tick, and
+// only blindTicks failures in a row mark the host unreachable.
+func (w *worker) observeFailed(err error) {
+	w.mu.Lock()
+	w.blind++
+	blind := w.blind
+	w.mu.Unlock()
+	if hostUnusable(err) || blind >= blindTicks {
+		w.hostFailed(err)
+		return
+	}
+	w.log.Warn("could not read the host's VMs; trying again next tick", "err", err)
 }
 
 // drift returns the change that brings inst in line with its VM as

@@ -21,6 +21,7 @@ func TestObserve_OneExecPerTick(t *testing.T) {
 	e := newEnv(t, envOptions{
 		hosts: 1, memoryGB: 64,
 		sim: func(_ int, c *esxisim.Config) { c.CPUCores, c.CPUThreads = 16, 32 },
+		ssh: func(_ int, c *hypervisor.SSHConfig) { c.MaxSessions = 16 },
 	})
 	ids := e.runInstances(50, nil)
 	e.waitFor("running guests", ids, func(i *cloud.Instance) bool {

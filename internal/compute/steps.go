@@ -100,20 +100,22 @@ func (w *worker) step(ctx context.Context, inst *cloud.Instance) error {
 
 // failed decides what a failed step means. A host that refuses minicloud
 // or cannot be reached is held or marked unreachable, and the step is
-// tried again when it is back. A transient fault is tried again. A
-// command that ran and failed ends a launch (the instance terminates with
-// Server.InternalError, as on EC2) or a start (the instance stops); other
-// operations keep trying.
+// tried again when it is back. A transient fault is tried again, with
+// backoff, up to LaunchRetries times in a row while bringing an instance
+// up. A command that ran and failed, or a launch out of retries, ends the
+// launch (the instance terminates with Server.InternalError, as on EC2)
+// or the start (the instance stops); other operations keep trying.
 func (w *worker) failed(inst *cloud.Instance, err error) error {
 	var herr *hypervisor.Error
 	ranAndFailed := errors.As(err, &herr) && herr.Err == nil && !hypervisor.IsTransient(err)
+	exhausted := inst.State == cloud.StatePending &&
+		w.failures(inst.ID) >= w.svc.opts.LaunchRetries
 
 	switch {
-	case hypervisor.IsAuth(err) || hypervisor.IsHostKey(err) ||
-		errors.Is(err, hypervisor.ErrUnreachable) || errors.Is(err, hypervisor.ErrConnectionLost):
+	case hostUnusable(err):
 		w.hostFailed(err)
 		return err
-	case !ranAndFailed:
+	case !ranAndFailed && !exhausted:
 		w.log.Warn("step failed; will retry", "instance", inst.ID, "err", err)
 		return err
 	case inst.State == cloud.StatePending && !inst.Launched:
@@ -138,6 +140,21 @@ func (w *worker) failed(inst *cloud.Instance, err error) error {
 	}
 	w.log.Error("step failed; will retry", "instance", inst.ID, "err", err)
 	return err
+}
+
+// hostUnusable reports whether err means the host cannot be driven at
+// all, rather than that one command failed: it refused the login or host
+// key, or it cannot be reached.
+func hostUnusable(err error) bool {
+	return hypervisor.IsAuth(err) || hypervisor.IsHostKey(err) ||
+		errors.Is(err, hypervisor.ErrUnreachable) || errors.Is(err, hypervisor.ErrConnectionLost)
+}
+
+// failures returns how many times in a row inst's steps have failed.
+func (w *worker) failures(id string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.retries[id].attempts
 }
 
 // record applies change to the stored instance and updates the fleet's
