@@ -124,8 +124,13 @@ func encodeInstanceAttribute(e *encoder, a *cloud.InstanceAttribute) {
 		e.end(a.Attribute)
 	case cloud.AttrBlockDeviceMapping:
 		e.blockDeviceMapping(a.Instance)
-	case cloud.AttrProductCodes, cloud.AttrGroupSet:
+	case cloud.AttrProductCodes:
 		e.empty(a.Attribute)
+	case cloud.AttrGroupSet:
+		set(&e.xmlWriter, "groupSet", a.Instance.SecurityGroups, func(g cloud.GroupIdentifier) {
+			e.text("groupId", g.ID)
+			e.text("groupName", g.Name)
+		})
 	case cloud.AttrEnclaveOptions:
 		e.start("enclaveOptions")
 		e.boolean("enabled", false)

@@ -84,6 +84,7 @@ func (f *fakeService) DescribeInstanceAttribute(ctx context.Context, in *cloud.D
 	}
 	out := &cloud.InstanceAttribute{InstanceID: in.InstanceID, Attribute: in.Attribute,
 		Instance: runningInstance(1), Bool: true}
+	out.Instance.SecurityGroups = []cloud.GroupIdentifier{{ID: "sg-0123456789abcdef0", Name: "default"}}
 	switch in.Attribute {
 	case cloud.AttrInstanceType:
 		out.Value = "t3.micro"
@@ -266,6 +267,11 @@ func TestSDK_KeyPairs(t *testing.T) {
 		InstanceId: aws.String("i-0123456789abc0001"), Attribute: types.InstanceAttributeNameDisableApiStop})
 	if err != nil || !aws.ToBool(attr.DisableApiStop.Value) {
 		t.Errorf("DescribeInstanceAttribute disableApiStop: %v %+v", err, attr)
+	}
+	attr, err = client.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+		InstanceId: aws.String("i-0123456789abc0001"), Attribute: types.InstanceAttributeNameGroupSet})
+	if err != nil || len(attr.Groups) != 1 || aws.ToString(attr.Groups[0].GroupName) != "default" {
+		t.Errorf("DescribeInstanceAttribute groupSet: %v %+v", err, attr)
 	}
 	_, err = client.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
 		InstanceId: aws.String("i-0123456789abc0001"), UserData: &types.SecureBlobAttributeValue{Value: []byte("hi")}})
