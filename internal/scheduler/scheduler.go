@@ -9,7 +9,7 @@ package scheduler
 import (
 	"container/heap"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -115,45 +115,80 @@ func Place(hosts []Host, req Request, opts Options) (Plan, error) {
 	if ratio <= 0 {
 		ratio = DefaultCPUOvercommit
 	}
+	if req.Max == 1 {
+		return placeOne(hosts, req, ratio)
+	}
 
 	// Filter: keep the hosts that could take one instance.
 	var plan Plan
-	q := &candidates{}
-	for _, h := range hosts {
-		c := candidate{
-			name:    h.Name,
-			cpuCap:  int(float64(h.Threads) * ratio),
-			memCap:  h.MemoryMiB,
-			cpuUsed: h.UsedVCPUs,
-			memUsed: h.UsedMemoryMiB,
-		}
-		if reason := filter(h, c, req); reason != "" {
+	q := make(candidates, 0, len(hosts))
+	for i := range hosts {
+		h := &hosts[i]
+		c := newCandidate(h, ratio)
+		if reason := filter(h, &c, req); reason != "" {
 			plan.Rejected = append(plan.Rejected, Rejection{h.Name, reason})
 			continue
 		}
-		c.score = c.scoreAfter(req)
-		*q = append(*q, c)
+		c.scoreAfter(req)
+		q = append(q, c)
 	}
-	heap.Init(q)
+	heap.Init(&q)
 
 	// Place one instance at a time on the host with the most room left.
 	for len(plan.Hosts) < req.Max && q.Len() > 0 {
-		c := &(*q)[0]
+		c := &q[0]
 		c.cpuUsed += req.VCPUs
 		c.memUsed += req.MemoryMiB
 		plan.Hosts = append(plan.Hosts, c.name)
 
 		if reason := c.fits(req); reason != "" {
 			plan.Rejected = append(plan.Rejected, Rejection{c.name, reason})
-			heap.Pop(q)
+			heap.Pop(&q)
 			continue
 		}
-		c.score = c.scoreAfter(req)
-		heap.Fix(q, 0)
+		c.scoreAfter(req)
+		heap.Fix(&q, 0)
+	}
+	return finish(plan, req)
+}
+
+// placeOne is Place for a single instance, the request RunInstances makes
+// most often: one pass over the hosts that keeps only the best so far, so
+// a placement over a thousand hosts allocates nothing but its answer.
+func placeOne(hosts []Host, req Request, ratio float64) (Plan, error) {
+	var plan Plan
+	var best, c candidate
+	found := false
+	for i := range hosts {
+		h := &hosts[i]
+		c.set(h, ratio)
+		if reason := filter(h, &c, req); reason != "" {
+			plan.Rejected = append(plan.Rejected, Rejection{h.Name, reason})
+			continue
+		}
+		c.scoreAfter(req)
+		if !found || c.better(&best) {
+			best, found = c, true
+		}
 	}
 
-	sort.Slice(plan.Rejected, func(i, j int) bool {
-		return plan.Rejected[i].Host < plan.Rejected[j].Host
+	// The chosen host may now be full, as Place reports it.
+	if found {
+		plan.Hosts = []string{best.name}
+		best.cpuUsed += req.VCPUs
+		best.memUsed += req.MemoryMiB
+		if reason := best.fits(req); reason != "" {
+			plan.Rejected = append(plan.Rejected, Rejection{best.name, reason})
+		}
+	}
+	return finish(plan, req)
+}
+
+// finish sorts the rejections by host name and turns a plan short of
+// req.Min into a *CapacityError.
+func finish(plan Plan, req Request) (Plan, error) {
+	slices.SortFunc(plan.Rejected, func(a, b Rejection) int {
+		return strings.Compare(a.Host, b.Host)
 	})
 	if len(plan.Hosts) < req.Min {
 		return Plan{Rejected: plan.Rejected}, &CapacityError{
@@ -163,8 +198,23 @@ func Place(hosts []Host, req Request, opts Options) (Plan, error) {
 	return plan, nil
 }
 
+// newCandidate returns h's capacity and use as placement counts them.
+func newCandidate(h *Host, ratio float64) candidate {
+	var c candidate
+	c.set(h, ratio)
+	return c
+}
+
+// set makes c h's capacity and use as placement counts them.
+func (c *candidate) set(h *Host, ratio float64) {
+	c.name = h.Name
+	c.cpuCap = int(float64(h.Threads) * ratio)
+	c.memCap = h.MemoryMiB
+	c.cpuUsed, c.memUsed = h.UsedVCPUs, h.UsedMemoryMiB
+}
+
 // filter returns why host h cannot take even one instance, or "".
-func filter(h Host, c candidate, req Request) Reason {
+func filter(h *Host, c *candidate, req Request) Reason {
 	switch {
 	case !h.Ready:
 		return ReasonNotReady
@@ -181,12 +231,12 @@ func filter(h Host, c candidate, req Request) Reason {
 }
 
 // candidate is a host still able to take instances, with its running
-// totals.
+// totals and its score as the fraction num/den.
 type candidate struct {
 	name             string
 	cpuCap, memCap   int
 	cpuUsed, memUsed int
-	score            float64
+	num, den         int64
 }
 
 // fits returns why one more instance does not fit, or "".
@@ -200,28 +250,40 @@ func (c *candidate) fits(req Request) Reason {
 	return ""
 }
 
-// scoreAfter is the smaller of the free memory and free vCPU shares the
-// host would keep after taking one more instance: the host with the
-// highest score is the emptiest, which spreads instances.
-func (c *candidate) scoreAfter(req Request) float64 {
-	mem := float64(c.memCap-c.memUsed-req.MemoryMiB) / float64(c.memCap)
-	cpu := float64(c.cpuCap-c.cpuUsed-req.VCPUs) / float64(c.cpuCap)
-	return min(mem, cpu)
+// scoreAfter sets c's score: the smaller of the free memory and free vCPU
+// shares the host would keep after taking one more instance. The host
+// with the highest score is the emptiest, which spreads instances. The
+// shares stay fractions, compared by cross-multiplying, so placement
+// over many hosts does no division.
+func (c *candidate) scoreAfter(req Request) {
+	memFree := int64(c.memCap - c.memUsed - req.MemoryMiB)
+	cpuFree := int64(c.cpuCap - c.cpuUsed - req.VCPUs)
+	mem, cpu := int64(c.memCap), int64(c.cpuCap)
+	if memFree*cpu <= cpuFree*mem {
+		c.num, c.den = memFree, mem
+	} else {
+		c.num, c.den = cpuFree, cpu
+	}
 }
 
 // candidates is a max-heap of hosts by score; ties go to the host name
 // that sorts first, so placement is deterministic.
 type candidates []candidate
 
-func (q candidates) Len() int { return len(q) }
-func (q candidates) Less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
+// better reports whether c should take the next instance before d: it
+// has the higher score, or the same score and the name that sorts first.
+func (c *candidate) better(d *candidate) bool {
+	l, r := c.num*d.den, d.num*c.den
+	if l != r {
+		return l > r
 	}
-	return q[i].name < q[j].name
+	return c.name < d.name
 }
-func (q candidates) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *candidates) Push(x any)   { *q = append(*q, x.(candidate)) }
+
+func (q candidates) Len() int           { return len(q) }
+func (q candidates) Less(i, j int) bool { return q[i].better(&q[j]) }
+func (q candidates) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *candidates) Push(x any)        { *q = append(*q, x.(candidate)) }
 func (q *candidates) Pop() any {
 	old := *q
 	c := old[len(old)-1]
