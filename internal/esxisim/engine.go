@@ -100,6 +100,7 @@ func init() {
 		"grep":       grepCmd,
 		"head":       headCmd,
 		"tail":       tailCmd,
+		"stat":       statCmd,
 		"wc":         wcCmd,
 		"sleep":      sleepCmd,
 		"hostname":   hostnameCmd,

@@ -228,8 +228,11 @@ func headCmd(p *proc, args []string) int {
 	return exitFor(ok)
 }
 
-// tailCmd is tail [-n N | -n +N] [FILE...].
+// tailCmd is tail [-n N | -n +N | -c N] [FILE...].
 func tailCmd(p *proc, args []string) int {
+	if hasByteCount(args) {
+		return tailBytes(p, args)
+	}
 	n, from, files, err := lineCount("tail", args)
 	if err != nil {
 		p.errf("%v\n", err)
