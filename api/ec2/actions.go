@@ -56,6 +56,36 @@ var actions = map[string]action{
 		cloud.Service.DescribeInstanceAttribute, encodeInstanceAttribute),
 	"ModifyInstanceAttribute": bind(decodeModifyInstanceAttribute,
 		noOutput(cloud.Service.ModifyInstanceAttribute), encodeReturn),
+
+	"RegisterImage": bind(decodeRegisterImage,
+		cloud.Service.RegisterImage, encodeImageID),
+	"CreateImage": bind(decodeCreateImage,
+		cloud.Service.CreateImage, encodeImageID),
+	"CopyImage": bind(decodeCopyImage,
+		cloud.Service.CopyImage, encodeImageID),
+	"DeregisterImage": bind(decodeDeregisterImage,
+		noOutput(cloud.Service.DeregisterImage), encodeReturn),
+
+	"DescribeVpcs": bind(decodeDescribeVpcs,
+		cloud.Service.DescribeVpcs, encodeDescribeVpcs),
+	"DescribeSubnets": bind(decodeDescribeSubnets,
+		cloud.Service.DescribeSubnets, encodeDescribeSubnets),
+	"DescribeSecurityGroups": bind(decodeDescribeSecurityGroups,
+		cloud.Service.DescribeSecurityGroups, encodeDescribeSecurityGroups),
+	"DescribeSecurityGroupRules": bind(decodeDescribeSecurityGroupRules,
+		cloud.Service.DescribeSecurityGroupRules, encodeDescribeSecurityGroupRules),
+	"CreateSecurityGroup": bind(decodeCreateSecurityGroup,
+		cloud.Service.CreateSecurityGroup, encodeCreateSecurityGroup),
+	"DeleteSecurityGroup": bind(decodeDeleteSecurityGroup,
+		cloud.Service.DeleteSecurityGroup, encodeDeleteSecurityGroup),
+	"AuthorizeSecurityGroupIngress": bind(decodeGroupRules(false),
+		cloud.Service.AuthorizeSecurityGroupRules, encodeAuthorizeRules),
+	"AuthorizeSecurityGroupEgress": bind(decodeGroupRules(true),
+		cloud.Service.AuthorizeSecurityGroupRules, encodeAuthorizeRules),
+	"RevokeSecurityGroupIngress": bind(decodeGroupRules(false),
+		cloud.Service.RevokeSecurityGroupRules, encodeRevokeRules),
+	"RevokeSecurityGroupEgress": bind(decodeGroupRules(true),
+		cloud.Service.RevokeSecurityGroupRules, encodeRevokeRules),
 }
 
 // bind joins a decoder, a service method (as a method expression) and an
@@ -106,6 +136,7 @@ func decodeRunInstances(p *params) (*cloud.RunInstancesInput, error) {
 		AvailabilityZone:  p.str("Placement.AvailabilityZone"),
 		TagSpecifications: decodeTagSpecifications(p),
 		UserData:          p.userData(),
+		Network:           decodeRunNetwork(p),
 
 		DisableAPITermination: p.boolean("DisableApiTermination"),
 		DisableAPIStop:        p.boolean("DisableApiStop"),
@@ -244,12 +275,13 @@ func decodeDescribeTags(p *params) (*cloud.DescribeTagsInput, error) {
 
 func decodeDescribeImages(p *params) (*cloud.DescribeImagesInput, error) {
 	in := &cloud.DescribeImagesInput{
-		DryRun:     p.boolean("DryRun"),
-		ImageIDs:   p.list("ImageId"),
-		Owners:     p.list("Owner"),
-		Filters:    p.filters(),
-		MaxResults: p.maxResults(minResults, maxResults),
-		NextToken:  p.str("NextToken"),
+		DryRun:          p.boolean("DryRun"),
+		ImageIDs:        p.list("ImageId"),
+		Owners:          p.list("Owner"),
+		ExecutableUsers: p.list("ExecutableBy"),
+		Filters:         p.filters(),
+		MaxResults:      p.maxResults(minResults, maxResults),
+		NextToken:       p.str("NextToken"),
 	}
 	return in, p.err
 }

@@ -17,6 +17,9 @@ type encoder struct {
 	// REGION.compute.internal elsewhere, as EC2 names them.
 	dnsSuffix string
 
+	// region is the region the handler serves, which resource ARNs name.
+	region string
+
 	// keys is scratch space for sorting a resource's tag keys, reused
 	// from one resource to the next.
 	keys []string
@@ -120,7 +123,7 @@ func (e *encoder) instance(in *cloud.Instance) {
 	e.opt("clientToken", in.ClientToken)
 	e.tagSet(in.Tags)
 	e.text("hypervisor", "xen")
-	e.empty("groupSet")
+	e.instanceNetwork(in)
 	e.boolean("ebsOptimized", false)
 	e.boolean("enaSupport", true)
 	e.instanceOptions(in)

@@ -47,7 +47,9 @@ func (e *encoder) image(img *cloud.Image) {
 		e.text("deviceName", img.RootDeviceName)
 		e.start("ebs")
 		e.derivedID("snapshotId", "snap-", img.ID)
-		e.integer("volumeSize", img.VolumeSizeGiB)
+		if img.VolumeSizeGiB > 0 {
+			e.integer("volumeSize", img.VolumeSizeGiB)
+		}
 		e.boolean("deleteOnTermination", true)
 		e.text("volumeType", "gp3")
 		e.boolean("encrypted", false)
@@ -57,6 +59,13 @@ func (e *encoder) image(img *cloud.Image) {
 	}
 
 	e.text("virtualizationType", "hvm")
+	if r := img.StateReason; r != nil {
+		e.start("stateReason")
+		e.text("code", r.Code)
+		e.text("message", r.Message)
+		e.end("stateReason")
+	}
+	e.opt("sourceInstanceId", img.SourceInstanceID)
 	e.tagSet(img.Tags)
 	e.text("hypervisor", "xen")
 	e.boolean("enaSupport", true)

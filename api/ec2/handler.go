@@ -244,6 +244,7 @@ func (h *handler) succeed(w http.ResponseWriter, x *exchange, encode func(*encod
 	e := &encoder{
 		xmlWriter: xmlWriter{buf: (*buf)[:0], out: &startWriter{w: w, x: x}},
 		dnsSuffix: h.dnsSuffix,
+		region:    h.region,
 	}
 	root := x.action + "Response"
 	e.raw(xmlHeader)

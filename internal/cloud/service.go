@@ -26,6 +26,8 @@ type Service interface {
 
 	KeyPairs
 	InstanceAttributes
+	Images
+	Networks
 }
 
 // TagSpecification tags the resources of one type that a call creates.

@@ -23,6 +23,11 @@ OPERATIONS = [
     "DescribeInstanceTypes", "DescribeRegions", "DescribeAvailabilityZones",
     "CreateKeyPair", "ImportKeyPair", "DescribeKeyPairs", "DeleteKeyPair",
     "DescribeInstanceAttribute", "ModifyInstanceAttribute",
+    "RegisterImage", "CreateImage", "CopyImage", "DeregisterImage",
+    "DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups",
+    "DescribeSecurityGroupRules", "CreateSecurityGroup", "DeleteSecurityGroup",
+    "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress",
 ]
 
 # Member attributes the tests read; the rest (documentation, deprecation
