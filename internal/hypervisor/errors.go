@@ -104,8 +104,11 @@ func parseFault(out string) (fault, msg string) {
 		if !strings.HasPrefix(line, "(") || !strings.HasSuffix(line, "{") {
 			continue
 		}
+		// The type must be a fault's and open a block: "(x.fault.Y) 0{"
+		// is neither.
 		end := strings.Index(line, ")")
-		if end < 0 || !faultTypeRE.MatchString(line[1:end]) {
+		if end < 0 || !faultTypeRE.MatchString(line[1:end]) ||
+			strings.TrimSpace(line[end+1:]) != "{" {
 			continue
 		}
 		root := parseVmodl(strings.Join(lines[i:], "\n"))
