@@ -35,6 +35,7 @@ func runDriverSuite(t *testing.T, start simStarter) {
 		{"Question", testDriverQuestion},
 		{"SlowHost", testDriverSlowHost},
 		{"HostDownAndBack", testDriverHostDownAndBack},
+		{"Console", testDriverConsole},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, start) })

@@ -130,7 +130,7 @@ func VMXFor(spec VMSpec) (string, error) {
 	// The guest's serial console goes to a file in the VM's folder.
 	set("serial0.present", "TRUE")
 	set("serial0.fileType", "file")
-	set("serial0.fileName", "console.log")
+	set("serial0.fileName", ConsoleFile)
 
 	// VMware Tools.
 	set("tools.syncTime", "TRUE")
