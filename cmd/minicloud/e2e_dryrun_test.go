@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -24,9 +25,11 @@ import (
 	"github.com/minicloud/minicloud/internal/config"
 )
 
-// dryRunFixture is what the DryRun test's requests name.
+// dryRunFixture is what the DryRun test's requests name: a public image,
+// one of the caller's own (where minicloud makes images), a running and a
+// stopped instance.
 type dryRunFixture struct {
-	image, running, stopped string
+	image, ownImage, running, stopped string
 }
 
 // dryRunCase is one mutating action's DryRun requests: ok would succeed
@@ -102,6 +105,61 @@ var dryRunCases = map[string]dryRunCase{
 		},
 		failCode: "IncorrectInstanceState",
 	},
+	"CreateImage": {
+		ok: func(f dryRunFixture) url.Values {
+			return url.Values{"InstanceId": {f.running}, "Name": {"snapshot-1"}}
+		},
+		fail: func(dryRunFixture) url.Values {
+			return url.Values{"InstanceId": {"i-0000000000000dead"}, "Name": {"snapshot-1"}}
+		},
+		failCode: "InvalidInstanceID.NotFound",
+	},
+	"CopyImage": {
+		ok: func(f dryRunFixture) url.Values {
+			return url.Values{"SourceImageId": {f.image}, "SourceRegion": {"us-east-1"}, "Name": {"copy"}}
+		},
+		fail: func(dryRunFixture) url.Values {
+			return url.Values{"SourceImageId": {"ami-0000000000000dead"}, "SourceRegion": {"us-east-1"},
+				"Name": {"copy"}}
+		},
+		failCode: "InvalidAMIID.NotFound",
+	},
+	"DeregisterImage": {
+		ok:       func(f dryRunFixture) url.Values { return url.Values{"ImageId": {f.ownImage}} },
+		fail:     func(dryRunFixture) url.Values { return url.Values{"ImageId": {"ami-0000000000000dead"}} },
+		failCode: "InvalidAMIID.NotFound",
+	},
+	"CreateSecurityGroup": {
+		ok: func(dryRunFixture) url.Values {
+			return url.Values{"GroupName": {"new"}, "GroupDescription": {"new"}}
+		},
+		fail: func(dryRunFixture) url.Values {
+			return url.Values{"GroupName": {"web"}, "GroupDescription": {"web"}}
+		},
+		failCode: "InvalidGroup.Duplicate",
+	},
+	"DeleteSecurityGroup": {
+		ok:       func(dryRunFixture) url.Values { return url.Values{"GroupName": {"web"}} },
+		fail:     func(dryRunFixture) url.Values { return url.Values{"GroupId": {"sg-0000000000000dead"}} },
+		failCode: "InvalidGroup.NotFound",
+	},
+	"AuthorizeSecurityGroupIngress": ruleCase("80"),
+	"RevokeSecurityGroupIngress":    ruleCase("22"),
+}
+
+// ruleCase is the case of an ingress rule change on the group web for a
+// TCP port; it fails for a group that does not exist.
+func ruleCase(port string) dryRunCase {
+	rule := func(group string) url.Values {
+		return url.Values{"GroupName": {group}, "IpPermissions.1.IpProtocol": {"tcp"},
+			"IpPermissions.1.FromPort": {port}, "IpPermissions.1.ToPort": {port},
+			"IpPermissions.1.IpRanges.1.CidrIp": {"10.0.0.0/8"}}
+	}
+	return dryRunCase{
+		ok:       func(dryRunFixture) url.Values { return rule("web") },
+		fail:     func(dryRunFixture) url.Values { return rule("nobody") },
+		failCode: "InvalidGroup.NotFound",
+	}
 }
 
 // instanceCase is the case of an action on one instance, which fails for
@@ -146,6 +204,34 @@ func TestE2E_DryRun(t *testing.T) {
 	}
 	waitState(t, ts, types.InstanceStateNameStopped, ids[1])
 	f := dryRunFixture{image: ts.imageID("debian-12"), running: ids[0], stopped: ids[1]}
+
+	// Where minicloud has security groups, a group web with SSH open.
+	for _, step := range []struct {
+		action string
+		form   url.Values
+	}{
+		{"CreateSecurityGroup", url.Values{"GroupName": {"web"}, "GroupDescription": {"web"}}},
+		{"AuthorizeSecurityGroupIngress", ruleCase("22").ok(f)},
+	} {
+		if !slices.Contains(ec2api.Actions(), step.action) {
+			continue
+		}
+		if status, code := ts.post(t, step.action, step.form); status != 200 {
+			t.Fatalf("%s: %d %s", step.action, status, code)
+		}
+	}
+	if slices.Contains(ec2api.Actions(), "CreateImage") {
+		status, code, body := ts.postBody(t, "CreateImage",
+			url.Values{"InstanceId": {f.stopped}, "Name": {"mine"}})
+		var out struct {
+			ImageID string `xml:"imageId"`
+		}
+		if status != 200 || xml.Unmarshal(body, &out) != nil || out.ImageID == "" {
+			t.Fatalf("CreateImage: %d %s %s", status, code, body)
+		}
+		f.ownImage = out.ImageID
+		waitImage(t, ts, f.ownImage)
+	}
 	before := snapshot(t, ts)
 
 	for _, action := range ec2api.Actions() {
@@ -181,6 +267,23 @@ func TestE2E_DryRun(t *testing.T) {
 	if after := snapshot(t, ts); after != before {
 		t.Errorf("dry runs changed something:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+}
+
+// waitImage waits until an image is available.
+func waitImage(t *testing.T, ts *testServer, id string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := ts.client.DescribeImages(context.Background(), &ec2.DescribeImagesInput{ImageIds: []string{id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Images) == 1 && out.Images[0].State == types.ImageStateAvailable {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("image %s did not become available", id)
 }
 
 // snapshot describes everything the mutating actions could change.
@@ -221,6 +324,17 @@ func snapshot(t *testing.T, ts *testServer) string {
 		lines = append(lines, fmt.Sprintf("image %s %s %s tags=%s", aws.ToString(img.ImageId),
 			aws.ToString(img.Name), img.State, tagString(img.Tags)))
 	}
+	if slices.Contains(ec2api.Actions(), "DescribeSecurityGroups") {
+		groups, err := ts.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range groups.SecurityGroups {
+			lines = append(lines, fmt.Sprintf("group %s %s in=%d out=%d tags=%s",
+				aws.ToString(g.GroupId), aws.ToString(g.GroupName), len(g.IpPermissions),
+				len(g.IpPermissionsEgress), tagString(g.Tags)))
+		}
+	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
@@ -238,6 +352,13 @@ func tagString(tags []types.Tag) string {
 // post sends one signed EC2 Query request and returns the HTTP status and
 // the error code of the answer, empty for a success.
 func (ts *testServer) post(t *testing.T, action string, form url.Values) (int, string) {
+	t.Helper()
+	status, code, _ := ts.postBody(t, action, form)
+	return status, code
+}
+
+// postBody is post that also returns the answer's body.
+func (ts *testServer) postBody(t *testing.T, action string, form url.Values) (int, string, []byte) {
 	t.Helper()
 	form.Set("Action", action)
 	form.Set("Version", "2016-11-15")
@@ -264,7 +385,7 @@ func (ts *testServer) post(t *testing.T, action string, form url.Values) (int, s
 		t.Fatal(err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		return resp.StatusCode, ""
+		return resp.StatusCode, "", raw
 	}
 	var doc struct {
 		Code string `xml:"Errors>Error>Code"`
@@ -272,5 +393,5 @@ func (ts *testServer) post(t *testing.T, action string, form url.Values) (int, s
 	if err := xml.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("%s answered %d with %s", action, resp.StatusCode, raw)
 	}
-	return resp.StatusCode, doc.Code
+	return resp.StatusCode, doc.Code, raw
 }
