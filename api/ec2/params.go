@@ -3,7 +3,7 @@ package ec2
 import (
 	"encoding/base64"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +20,12 @@ import (
 type params struct {
 	values url.Values
 	err    error
+
+	// lists holds, for each prefix, the indexes N of the names prefix.N
+	// and prefix.N.something, sorted. It is built from every name in one
+	// pass on first use, so reading many lists, or lists of lists, costs
+	// no more than reading the names once.
+	lists map[string][]int
 }
 
 // fail records err unless an earlier error is already recorded.
@@ -121,28 +127,47 @@ func (p *params) maxResults(lo, hi int) int {
 // from 1 without gaps, but a hand-written request may start anywhere or
 // skip numbers; the order of the indexes is what counts. A name whose N
 // is not a number is not a list member and is ignored, like any
-// parameter minicloud does not know.
+// parameter minicloud does not know. A list longer than maxListMembers
+// records InvalidParameterValue and is cut there.
 func (p *params) indexes(prefix string) []int {
-	var out []int
-	seen := map[int]bool{}
-	for key := range p.values {
-		if len(key) <= len(prefix)+1 || key[len(prefix)] != '.' ||
-			!strings.HasPrefix(key, prefix) {
-			continue
-		}
-		rest := key[len(prefix)+1:]
-		if dot := strings.IndexByte(rest, '.'); dot >= 0 {
-			rest = rest[:dot]
-		}
-		n, ok := atoi(rest)
-		if !ok || seen[n] {
-			continue
-		}
-		seen[n] = true
-		out = append(out, n)
+	if p.lists == nil {
+		p.lists = listIndexes(p.values)
 	}
-	sort.Ints(out)
+	out := p.lists[prefix]
+	if len(out) > maxListMembers {
+		p.fail(tooManyMembers(prefix))
+		return out[:maxListMembers]
+	}
 	return out
+}
+
+// listIndexes finds every list member among the names in values: for
+// each part of a name that is a number, the name up to that part is a
+// list's prefix and the number an index in it. An index is a number,
+// whatever its size, so InstanceId.999999999 costs what InstanceId.1
+// costs.
+func listIndexes(values url.Values) map[string][]int {
+	lists := map[string][]int{}
+	for key := range values {
+		for i := 0; i < len(key); i++ {
+			if key[i] != '.' {
+				continue
+			}
+			j := i + 1
+			for j < len(key) && key[j] != '.' {
+				j++
+			}
+			if n, ok := atoi(key[i+1 : j]); ok {
+				lists[key[:i]] = append(lists[key[:i]], n)
+			}
+			i = j - 1
+		}
+	}
+	for prefix, ns := range lists {
+		slices.Sort(ns)
+		lists[prefix] = slices.Compact(ns)
+	}
+	return lists
 }
 
 // list returns the values of prefix.1, prefix.2, … in index order.
@@ -161,6 +186,7 @@ func (p *params) list(prefix string) []string {
 // Filter.N.Value.M values.
 func (p *params) filters() []cloud.Filter {
 	var out []cloud.Filter
+	values := 0
 	for _, n := range p.indexes("Filter") {
 		prefix := member("Filter", n)
 		name := p.str(prefix + ".Name")
@@ -168,10 +194,12 @@ func (p *params) filters() []cloud.Filter {
 			p.fail(cloud.MissingParameter(prefix + ".Name"))
 			return nil
 		}
-		out = append(out, cloud.Filter{
-			Name:   name,
-			Values: p.list(prefix + ".Value"),
-		})
+		f := cloud.Filter{Name: name, Values: p.list(prefix + ".Value")}
+		if err := checkFilterValues(f.Values, &values); err != nil {
+			p.fail(err)
+			return nil
+		}
+		out = append(out, f)
 	}
 	return out
 }
