@@ -52,6 +52,12 @@ type Options struct {
 	// MaxBodyBytes bounds a request body; a larger one is refused with
 	// 413 before its signature is checked. Zero means 1 MiB.
 	MaxBodyBytes int64
+
+	// RequestsPerSecond is how many requests each access key may make a
+	// second, on average, before it is answered RequestLimitExceeded;
+	// Burst is how many it may make at once. Zero means no limit.
+	RequestsPerSecond float64
+	Burst             int
 }
 
 // The XML document's fixed parts.
@@ -72,6 +78,7 @@ type handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	maxBody   int64
+	throttle  *throttle // nil when requests are not limited
 }
 
 // NewHandler returns an http.Handler that answers EC2 Query requests by
@@ -102,6 +109,7 @@ func NewHandler(svc cloud.Service, opts Options) http.Handler {
 		h.maxBody = defaultMaxBody
 	}
 	h.dnsSuffix = dnsSuffix(h.region)
+	h.throttle = newThrottle(opts.RequestsPerSecond, opts.Burst, h.now)
 	return h
 }
 
@@ -151,6 +159,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) {
 		return
 	}
 	x.accessKeyID = caller.AccessKeyID
+	if !h.throttle.allow(caller.AccessKeyID) {
+		h.fail(w, x, errThrottled)
+		return
+	}
 	if queryErr != nil {
 		h.fail(w, x, cloud.Errorf(cloud.ErrCodeInvalidQueryParameter,
 			"The query string is malformed."))
