@@ -57,7 +57,7 @@ func vmkfstools(p *proc, args []string) int {
 	err = p.e.update(func(st *hostState, now time.Time) error {
 		switch {
 		case o.clone != "":
-			status = q.vmkClone(o)
+			status = q.vmkClone(st, o)
 		case o.create != "":
 			status = q.vmkCreate(o)
 		case o.extend != "":
@@ -165,12 +165,17 @@ func diskFormatWords(format string) string {
 	return "VMFS " + format
 }
 
-// vmkClone clones the disk o.clone into o.target.
-func (p *proc) vmkClone(o vmkfstoolsArgs) int {
+// vmkClone clones the disk o.clone into o.target. A disk a running VM
+// writes to is locked, as on ESXi; see diskWriteLocked.
+func (p *proc) vmkClone(st *hostState, o vmkfstoolsArgs) int {
 	src := p.real(o.clone)
 	d, err := readDescriptor(src)
 	if err != nil {
 		p.errf("DiskLib_Check() failed for source disk %s.\n", diskErrText(err))
+		return 255
+	}
+	if p.e.diskWriteLocked(st, src) {
+		p.errf("Failed to clone disk : %s.\n", errTextLocked)
 		return 255
 	}
 	p.outf("Destination disk format: %s\n", diskFormatWords(o.format))
@@ -342,17 +347,37 @@ func writtenBytes(path string, d *descriptor) int64 {
 // is at path (on this machine) attached.
 func (e *engine) diskInUse(st *hostState, path string) bool {
 	for _, vm := range st.VMs {
-		if vm.Power != poweredOn {
-			continue
+		if vm.Power == poweredOn && e.vmHasDisk(vm, path) {
+			return true
 		}
-		c, err := e.loadVMX(vm)
-		if err != nil {
-			continue
+	}
+	return false
+}
+
+// diskWriteLocked reports whether a powered-on VM holds the write lock of
+// the disk whose descriptor is at path: it writes to its disk unless it
+// has a snapshot, which on ESXi moves its writes to a delta disk and
+// leaves the base disk open for reading. The simulated host writes no
+// delta disks, so a snapshot only marks the base disk readable.
+func (e *engine) diskWriteLocked(st *hostState, path string) bool {
+	for _, vm := range st.VMs {
+		if vm.Power == poweredOn && vm.CurrentSnapshot == 0 && e.vmHasDisk(vm, path) {
+			return true
 		}
-		for _, d := range c.disks() {
-			if loc, ok := c.fileIn(e.fs, e.vols, d.file); ok && sameFile(loc.realPath(e.fs), path) {
-				return true
-			}
+	}
+	return false
+}
+
+// vmHasDisk reports whether the disk whose descriptor is at path is one
+// of the VM's.
+func (e *engine) vmHasDisk(vm *vmState, path string) bool {
+	c, err := e.loadVMX(vm)
+	if err != nil {
+		return false
+	}
+	for _, d := range c.disks() {
+		if loc, ok := c.fileIn(e.fs, e.vols, d.file); ok && sameFile(loc.realPath(e.fs), path) {
+			return true
 		}
 	}
 	return false
