@@ -6,7 +6,7 @@ BIN     := bin/minicloud
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 
-.PHONY: all build run test test-deps vet fmt esxi clean
+.PHONY: all build run test test-deps vet fmt esxi esxi-check esxisim-cmd clean
 
 all: build
 
@@ -17,9 +17,35 @@ build:
 run: build
 	./$(BIN) serve
 
-# Everything the tests need, then every test with the race detector.
-test: test-deps vet
-	$(GO) test -race -count=1 -timeout 12m ./...
+# Everything the tests need, then every test with the race detector. As
+# root, the driver's OpenSSH run (sshd and busybox) must not be skipped.
+test: test-deps vet esxi-check
+	MINICLOUD_OPENSSH=$$([ "$$(id -u)" = 0 ] && echo require) \
+		$(GO) test -race -count=1 -timeout 12m ./...
+
+# A static linux/amd64 minicloud to copy onto an ESXi host and run there
+# (see docs/esxi-on-host.md): no cgo, so it needs no C library.
+esxi:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/minicloud-esxi ./cmd/minicloud
+
+# Prove the ESXi build is static: file(1) says so, and so does the build
+# information Go records in it.
+esxi-check: esxi
+	@file bin/minicloud-esxi | grep -q 'statically linked' || \
+		{ echo "bin/minicloud-esxi is not statically linked:"; file bin/minicloud-esxi; exit 1; }
+	@$(GO) version -m bin/minicloud-esxi | grep -q 'CGO_ENABLED=0' || \
+		{ echo "bin/minicloud-esxi was built with cgo"; exit 1; }
+	@$(GO) version -m bin/minicloud-esxi | grep -q 'GOOS=linux' && \
+		$(GO) version -m bin/minicloud-esxi | grep -q 'GOARCH=amd64' || \
+		{ echo "bin/minicloud-esxi is not linux/amd64"; exit 1; }
+	@echo "bin/minicloud-esxi: static linux/amd64"
+
+# The simulated host's vim-cmd, vmkfstools, esxcli and vmware as one
+# executable with a link for each, to run under sshd with ESXISIM_DIR set.
+esxisim-cmd:
+	$(GO) build -trimpath -o bin/esxisim/esxisim-cmd ./cmd/esxisim-cmd
+	for p in vim-cmd vmkfstools esxcli vmware; do ln -sf esxisim-cmd bin/esxisim/$$p; done
 
 test-deps:
 	./.ci/deps
