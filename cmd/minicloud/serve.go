@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -143,11 +144,16 @@ func (s *Server) Open(ctx context.Context) error {
 		Region:          cfg.Region,
 		CPUOvercommit:   cfg.CPUOvercommit,
 		ObserveInterval: cfg.ObserveInterval.Duration,
+
+		SubnetPortGroups: cfg.SubnetPortGroups(),
 	}, s.Logger.With("component", "compute"))
 	if err != nil {
 		return err
 	}
 	if err := svc.EnsureImages(imageConfigs(images)); err != nil {
+		return err
+	}
+	if err := svc.EnsureDefaultNetworks(accounts(cfg)...); err != nil {
 		return err
 	}
 	s.svc = svc
@@ -303,6 +309,19 @@ func imageConfigs(images []config.Image) []compute.ImageConfig {
 			Architecture: img.Architecture, GuestOS: img.GuestOS, VolumeSizeGiB: img.SizeGiB,
 		}
 	}
+	return out
+}
+
+// accounts returns the accounts of the configured keys, each once and
+// sorted; the default account when none are configured.
+func accounts(cfg *config.Config) []string {
+	var out []string
+	for _, c := range newCredentials(cfg) {
+		if !slices.Contains(out, c.AccountID) {
+			out = append(out, c.AccountID)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -46,6 +46,7 @@ type Config struct {
 	Credentials []Credential `toml:"credentials"`
 	Hosts       []Host       `toml:"hosts"`
 	Images      []Image      `toml:"images"`
+	Subnets     []Subnet     `toml:"subnets"`
 
 	// Simulator configures the simulated hosts minicloud starts when no
 	// hosts are configured.
@@ -230,6 +231,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("images %d: name and location are required", i+1))
 		}
 	}
+	errs = append(errs, c.validateSubnets())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
