@@ -51,6 +51,9 @@ type Config struct {
 	// Simulator configures the simulated hosts minicloud starts when no
 	// hosts are configured.
 	Simulator Simulator `toml:"simulator"`
+
+	// Limits bounds what clients may ask of the API.
+	Limits Limits `toml:"limits"`
 }
 
 // Credential is an access key minicloud accepts.
@@ -163,6 +166,7 @@ func (c *Config) setDefaults() {
 	if c.Simulator.Hosts == 0 {
 		c.Simulator.Hosts = 2
 	}
+	c.Limits.setDefaults()
 	for i := range c.Credentials {
 		if c.Credentials[i].AccountID == "" {
 			c.Credentials[i].AccountID = "123456789012"
@@ -232,6 +236,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateSubnets())
+	errs = append(errs, c.Limits.validate())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
