@@ -20,6 +20,7 @@ type goldenStep struct {
 	cmd     string
 	stdin   string
 	advance time.Duration // how far the clock moves before the command
+	faults  *Faults       // injected before the command, if set
 }
 
 // storageNumbers are the byte counts of a VM's files, which depend on how
@@ -65,6 +66,7 @@ func TestHost_Golden(t *testing.T) {
 		{name: "power_on", cmd: "vim-cmd vmsvc/power.on 1"},
 		{name: "power_on_on", cmd: "vim-cmd vmsvc/power.on 1"},
 		{name: "power_getstate_on", cmd: "vim-cmd vmsvc/power.getstate 1"},
+		{name: "get_guest_booting", cmd: "vim-cmd vmsvc/get.guest 1"},
 		{name: "power_shutdown_no_tools", cmd: "vim-cmd vmsvc/power.shutdown 1"},
 		{name: "get_guest_running", cmd: "vim-cmd vmsvc/get.guest 1", advance: 30 * time.Second},
 		{name: "get_summary", cmd: "vim-cmd vmsvc/get.summary 1"},
@@ -77,6 +79,7 @@ func TestHost_Golden(t *testing.T) {
 		{name: "esxcli_network_ipv4_get", cmd: "esxcli network ip interface ipv4 get"},
 		{name: "esxcli_system_version_get", cmd: "esxcli system version get"},
 		{name: "vmware_v", cmd: "vmware -v"},
+		{name: "snapshot_get_none", cmd: "vim-cmd vmsvc/snapshot.get 1"},
 		{name: "snapshot_create", cmd: "vim-cmd vmsvc/snapshot.create 1 before 'before the upgrade' && " +
 			"vim-cmd vmsvc/snapshot.create 1 after"},
 		{name: "snapshot_get", cmd: "vim-cmd vmsvc/snapshot.get 1", advance: time.Minute},
@@ -87,9 +90,26 @@ func TestHost_Golden(t *testing.T) {
 		{name: "unknown_vmid", cmd: "vim-cmd vmsvc/power.getstate 42"},
 		{name: "destroy", cmd: "vim-cmd vmsvc/destroy 1 && ls " + ds + " && vim-cmd vmsvc/getallvms"},
 		{name: "not_found", cmd: "id -u"},
+		{name: "registervm_after_destroy", stdin: testVMX("web", 1),
+			cmd: "mkdir " + web + " && vmkfstools -i " + tmpl + " " + web + "/web.vmdk -d thin " +
+				">/dev/null && cat > " + web + "/web.vmx && vim-cmd solo/registervm " + web + "/web.vmx"},
+		{name: "getallvms_vmids_not_reused", cmd: "vim-cmd vmsvc/getallvms"},
+		{name: "power_on_reports_failure", faults: &Faults{PowerOnReportsFailure: 1},
+			cmd: "vim-cmd vmsvc/power.on 3; echo \"exit $?\"; vim-cmd vmsvc/power.getstate 3"},
+		{name: "vmkfstools_create_thin", cmd: "vmkfstools -c 2G -d thin " + web + "/data2.vmdk"},
+		{name: "script_without_shebang",
+			cmd: "printf 'echo hi\\n' > /tmp/a.sh && /tmp/a.sh; " +
+				"printf '#!/bin/sh\\necho hi\\n' > /tmp/b.sh && /tmp/b.sh"},
+		{name: "getallvms_skipping", cmd: "vim-cmd vmsvc/power.off 3 >/dev/null && " +
+			"rm " + web + "/web.vmx && vim-cmd vmsvc/getallvms"},
 	}
 	for _, s := range steps {
 		th.clock.Advance(s.advance)
+		if s.faults != nil {
+			if err := th.Inject(*s.faults); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var stdin *strings.Reader
 		if s.stdin != "" {
 			stdin = strings.NewReader(s.stdin)
@@ -97,6 +117,27 @@ func TestHost_Golden(t *testing.T) {
 		r := runOn(t, th.client, s.cmd, readerOrNil(stdin))
 		got := fmt.Sprintf("$ %s\n--- stdout\n%s--- stderr\n%s--- exit %d\n", s.cmd, r.stdout, r.stderr, r.status)
 		got = storageNumbers.ReplaceAllString(got, "${1}N,")
+		checkGolden(t, s.name, got)
+	}
+}
+
+// TestHost_GoldenFullDatastore keeps what vmkfstools prints when a
+// datastore has no room left.
+func TestHost_GoldenFullDatastore(t *testing.T) {
+	cfg := templateConfig()
+	cfg.Datastores = []Datastore{{Name: "small", CapacityBytes: 15 << 30}}
+	th := mustStartHost(t, cfg)
+	const (
+		ds   = "/vmfs/volumes/small"
+		tmpl = ds + "/templates/tmpl/tmpl.vmdk"
+	)
+	th.mustRun(t, "mkdir "+ds+"/a "+ds+"/b && vmkfstools -i "+tmpl+" "+ds+"/a/a.vmdk")
+	for _, s := range []goldenStep{
+		{name: "vmkfstools_no_space", cmd: "vmkfstools -i " + tmpl + " " + ds + "/b/b.vmdk -d eagerzeroedthick"},
+		{name: "vmkfstools_create_no_space", cmd: "vmkfstools -c 10G " + ds + "/b/c.vmdk"},
+	} {
+		r := th.run(t, s.cmd)
+		got := fmt.Sprintf("$ %s\n--- stdout\n%s--- stderr\n%s--- exit %d\n", s.cmd, r.stdout, r.stderr, r.status)
 		checkGolden(t, s.name, got)
 	}
 }
