@@ -183,10 +183,14 @@ func (s *Server) serveAPI() error {
 	s.ln = ln
 	creds := newCredentials(cfg)
 	handler := http.NewServeMux()
+	lim := cfg.Limits
 	handler.Handle("/", ec2.NewHandler(s.svc, ec2.Options{
-		Region:      cfg.Region,
-		Credentials: creds,
-		Logger:      s.Logger.With("component", "api"),
+		Region:            cfg.Region,
+		Credentials:       creds,
+		Logger:            s.Logger.With("component", "api"),
+		MaxBodyBytes:      lim.MaxBodyBytes,
+		RequestsPerSecond: lim.RequestsPerSecond,
+		Burst:             lim.Burst,
 	}))
 	handler.Handle(admin.Prefix, admin.NewHandler(s.svc, admin.Options{
 		Region:      cfg.Region,
@@ -195,10 +199,10 @@ func (s *Server) serveAPI() error {
 	}))
 	s.httpSrv = &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout.Duration,
+		ReadTimeout:       lim.ReadTimeout.Duration,
 		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       lim.IdleTimeout.Duration,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
