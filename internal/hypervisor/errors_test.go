@@ -123,7 +123,9 @@ func TestParseFault_NoFault(t *testing.T) {
 	for _, file := range []string{"guest/tools-running.txt", "host/hostsummary-7.0.3.txt",
 		"summary/summary-7.0.txt", "power/on.txt", "power/off.txt", "power/registervm-7.txt",
 		"power/registervm-old.txt", "storage/vmkfstools-clone.txt",
-		"storage/vmkfstools-create.txt", "question/uuid-altered-reference.txt"} {
+		"storage/vmkfstools-clone-zeroedthick.txt", "storage/vmkfstools-clone-progress.txt",
+		"storage/vmkfstools-create.txt", "storage/vmkfstools-create-eager.txt",
+		"question/uuid-altered-reference.txt"} {
 		if f, _ := parseFault(fixture(t, file)); f != "" {
 			t.Errorf("%s: found fault %q in normal output", file, f)
 		}

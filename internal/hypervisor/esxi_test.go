@@ -227,6 +227,15 @@ func TestESXi_CreateFiles(t *testing.T) {
 		t.Errorf("hostile value: got %q", got)
 	}
 
+	t.Run("ProgressOutput", func(t *testing.T) {
+		// A host that prints progress in place, with carriage returns.
+		h.onFixture("storage/vmkfstools-clone-progress.txt", 0,
+			"vmkfstools", "-i", src, dst, "-d", "thin")
+		if err := d.CreateFiles(context.Background(), spec); err != nil {
+			t.Fatalf("clone with progress: %v", err)
+		}
+	})
+
 	t.Run("ErrNoSpace", func(t *testing.T) {
 		h.onFixture("storage/vmkfstools-no-space.txt", 1, "vmkfstools", "-i", src, dst, "-d", "thin")
 		err := d.CreateFiles(context.Background(), spec)
