@@ -25,9 +25,23 @@
 // has booted once Config.BootDelay has passed since it was powered on, and
 // every command looks at the clock.
 //
+// # Hostile behaviour
+//
+// Real hosts misbehave now and then, and the driver and minicloud must
+// cope. Host.Inject switches faults on and off while the host runs: added
+// latency, the transient hostd faults vim-cmd prints (an object being
+// deleted, a reset login, hostd down, another task in progress) on the
+// next calls or at random from a seeded source, a power-on that reports
+// failure although the VM came up, the moved-or-copied question, and
+// sshd's MaxStartups and MaxSessions. Host.Down and Host.Up take the host
+// off the network and bring it back with the same key and VMs. The faults
+// are kept in Config.Dir/etc/esxisim/faults.json, so the standalone
+// commands obey them too.
+//
 // # Standalone commands
 //
-// Main runs the same commands as a multi-call executable against real paths,
-// so the driver can also be tested through OpenSSH's sshd and busybox ash,
-// the components a real host uses.
+// Main runs the same commands as a multi-call executable against real paths
+// (cmd/esxisim-cmd builds it), so the driver can also be tested through
+// OpenSSH's sshd and busybox ash, the components a real host uses. What
+// they run is logged for StandaloneStats.
 package esxisim
