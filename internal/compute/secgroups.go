@@ -42,7 +42,19 @@ func (s *Service) CreateSecurityGroup(ctx context.Context, in *cloud.CreateSecur
 	if err != nil {
 		return nil, err
 	}
+	duplicate := cloud.Errorf(cloud.ErrCodeInvalidGroupDuplicate,
+		"The security group '%s' already exists for VPC '%s'", in.GroupName, vpc.ID)
 	if in.DryRun {
+		// A dry run answers what the call would: a taken name is taken.
+		groups, err := s.store.SecurityGroups()
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range groups {
+			if g.VPCID == vpc.ID && g.Name == in.GroupName {
+				return nil, duplicate
+			}
+		}
 		return nil, cloud.ErrDryRun
 	}
 
@@ -50,8 +62,7 @@ func (s *Service) CreateSecurityGroup(ctx context.Context, in *cloud.CreateSecur
 	g.Tags = tags
 	err = s.store.CreateSecurityGroup(g)
 	if errors.Is(err, store.ErrExists) {
-		return nil, cloud.Errorf(cloud.ErrCodeInvalidGroupDuplicate,
-			"The security group '%s' already exists for VPC '%s'", in.GroupName, vpc.ID)
+		return nil, duplicate
 	}
 	if err != nil {
 		return nil, err

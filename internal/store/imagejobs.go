@@ -60,11 +60,14 @@ func (db *DB) CreateImageFrom(img *cloud.Image, instanceID string,
 			if err != nil {
 				return err
 			}
-			if err := change(i); err != nil {
-				return err
-			}
-			if err := putInstance(tx, i); err != nil {
-				return err
+			// An image of a stopped instance leaves it as it is.
+			if change != nil {
+				if err := change(i); err != nil {
+					return err
+				}
+				if err := putInstance(tx, i); err != nil {
+					return err
+				}
 			}
 			inst = i
 		}
