@@ -43,6 +43,8 @@ var actions = map[string]action{
 		cloud.Service.DescribeRegions, encodeDescribeRegions),
 	"DescribeAvailabilityZones": bind(decodeDescribeAvailabilityZones,
 		cloud.Service.DescribeAvailabilityZones, encodeDescribeAvailabilityZones),
+	"GetConsoleOutput": bind(decodeGetConsoleOutput,
+		cloud.Service.GetConsoleOutput, encodeConsoleOutput),
 
 	"CreateKeyPair": bind(decodeCreateKeyPair,
 		cloud.Service.CreateKeyPair, encodeCreateKeyPair),

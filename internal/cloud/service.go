@@ -28,6 +28,7 @@ type Service interface {
 	InstanceAttributes
 	Images
 	Networks
+	Consoles
 }
 
 // TagSpecification tags the resources of one type that a call creates.

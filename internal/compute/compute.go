@@ -69,6 +69,9 @@ type Driver interface {
 	// Observe reads every VM, its power state, and the guest of each vmid
 	// in guestIDs, in one command on the host.
 	Observe(ctx context.Context, guestIDs []string) (hypervisor.Inventory, error)
+	// ReadConsole returns the end of a VM's serial console log and when
+	// it was last written; no output and the zero time if it has none.
+	ReadConsole(ctx context.Context, datastore, name string) ([]byte, time.Time, error)
 	// ReadVMX and UpdateVMX read and rewrite a VM's .vmx.
 	vmxEditor
 	// CloneDisk and the snapshot methods make image templates.

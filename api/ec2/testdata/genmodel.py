@@ -28,6 +28,7 @@ OPERATIONS = [
     "DescribeSecurityGroupRules", "CreateSecurityGroup", "DeleteSecurityGroup",
     "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
     "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress",
+    "GetConsoleOutput",
 ]
 
 # Member attributes the tests read; the rest (documentation, deprecation
