@@ -115,6 +115,15 @@ func startSim(cfg simConfig, addr string) (*embeddedSim, error) {
 		}
 		cfg.Password = pw
 	}
+
+	// The host's folder holds its SSH host key and the VMs' files: for
+	// this user alone, however an older minicloud made it.
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("simulated host %s: %w", cfg.Name, err)
+	}
+	if err := os.Chmod(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("simulated host %s: %w", cfg.Name, err)
+	}
 	h, err := esxisim.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("simulated host %s: %w", cfg.Name, err)
