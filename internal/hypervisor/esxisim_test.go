@@ -2,6 +2,8 @@ package hypervisor_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -157,4 +159,73 @@ func mustInject(t *testing.T, h *esxisim.Host, f esxisim.Faults) {
 	if err := h.Inject(f); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestESXi_Simulated_SSHLimits shows the driver what sshd's MaxSessions
+// and MaxStartups do to it: refused sessions and connections are
+// transient errors, and the driver retries nothing by itself.
+func TestESXi_Simulated_SSHLimits(t *testing.T) {
+	t.Run("MaxSessions", func(t *testing.T) {
+		sim := startSim(t)
+		ctx := context.Background()
+		if _, err := sim.d.List(ctx); err != nil { // connect first
+			t.Fatal(err)
+		}
+		mustInject(t, sim.host, esxisim.Faults{MaxSessions: 1, Latency: 500 * time.Millisecond})
+
+		// Four commands at once on one connection; the host takes one.
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				_, err := sim.d.List(ctx)
+				errs <- err
+			}()
+		}
+		refused := 0
+		for range 4 {
+			err := <-errs
+			switch {
+			case err == nil:
+			case errors.Is(err, hypervisor.ErrSessionRefused) && hypervisor.IsTransient(err):
+				refused++
+			default:
+				t.Errorf("got %v, want success or a refused session", err)
+			}
+		}
+		if refused == 0 || refused != sim.host.Stats().RefusedSessions {
+			t.Errorf("refused: driver saw %d, host refused %d", refused, sim.host.Stats().RefusedSessions)
+		}
+		if got := sim.tr.Stats().Dials; got != 1 {
+			t.Errorf("dials: got %d, want 1 (a refused session is no reason to redial)", got)
+		}
+	})
+
+	t.Run("MaxStartups", func(t *testing.T) {
+		sim := startSim(t)
+		mustInject(t, sim.host, esxisim.Faults{MaxStartups: 1})
+
+		// Another client's connection sits in its handshake.
+		c, err := net.Dial("tcp", sim.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Read(make([]byte, 8)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = sim.d.List(context.Background())
+		if !errors.Is(err, hypervisor.ErrUnreachable) || !hypervisor.IsTransient(err) {
+			t.Fatalf("got %v, want the host unreachable for now", err)
+		}
+		if sim.host.Stats().FailedLogins != 0 {
+			t.Error("a refused connection counted as a failed login")
+		}
+
+		// Once that client is gone, the driver gets in after its backoff.
+		c.Close()
+		waitFor(t, "a connection past MaxStartups", func() bool {
+			_, err := sim.d.List(context.Background())
+			return err == nil
+		})
+	})
 }

@@ -182,19 +182,29 @@ func (env *openSSHEnv) start(t *testing.T, edit ...func(*esxisim.Config)) simHos
 		0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	conf := filepath.Join(etc, "sshd_config")
-	text := fmt.Sprintf(sshdConfig, port, filepath.Join(etc, "ssh_host_ed25519_key"), env.user,
-		authorized, cfg.Dir, env.bin, busyboxPath)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // sshd's privilege separation
 		t.Fatal(err)
 	}
 
-	s := &sshd{conf: conf, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	s.start(t)
+	// Start sshd on a free port; another test may take the port first.
+	var s *sshd
+	for attempt := 1; ; attempt++ {
+		port := freePort(t)
+		conf := filepath.Join(etc, "sshd_config")
+		text := fmt.Sprintf(sshdConfig, port, filepath.Join(etc, "ssh_host_ed25519_key"),
+			env.user, authorized, cfg.Dir, env.bin, busyboxPath)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s = &sshd{conf: conf, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+		err := s.run()
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() { s.stop(t) })
 
 	tr, err := hypervisor.NewSSH(hypervisor.SSHConfig{
@@ -262,36 +272,73 @@ type sshd struct {
 	conf string
 	addr string
 
-	mu     sync.Mutex // guards cmd and stderr
+	mu     sync.Mutex // guards the fields that follow
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	exited chan struct{} // closed when cmd has been waited for
+	stderr *lockedBuffer
 }
 
-// start runs sshd and waits until it accepts connections.
+// lockedBuffer is what sshd writes to and the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start runs sshd again, as a host that comes back up, or fails the test.
 func (s *sshd) start(t *testing.T) {
 	t.Helper()
+	if err := s.run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run starts sshd and waits until it accepts connections. It returns an
+// error, with what sshd said, if sshd exits or does not listen in time.
+func (s *sshd) run() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var stderr bytes.Buffer
+	stderr := &lockedBuffer{}
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", s.conf)
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	cmd.Stdout, cmd.Stderr = stderr, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sshd: %v", err)
+		return fmt.Errorf("start sshd: %w", err)
 	}
-	s.cmd, s.stderr = cmd, &stderr
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	s.cmd, s.exited, s.stderr = cmd, exited, stderr
 
+	// Wait until it listens, or gives up.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
+		select {
+		case <-exited:
+			s.cmd = nil
+			return fmt.Errorf("sshd exited: %s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
 			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("sshd does not listen on %s: %v\n%s", s.addr, err, stderr.String())
+			<-exited
+			s.cmd = nil
+			return fmt.Errorf("sshd does not listen on %s: %v\n%s", s.addr, err, stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -311,13 +358,11 @@ func (s *sshd) stop(t *testing.T) {
 		syscall.Kill(child, syscall.SIGKILL)
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(5 * time.Second):
 		s.cmd.Process.Kill()
-		<-done
+		<-s.exited
 	}
 	if log := strings.TrimSpace(s.stderr.String()); log != "" && t.Failed() {
 		t.Logf("sshd said:\n%s", log)
