@@ -50,7 +50,7 @@ func decodeModifyInstanceAttribute(p *params) (*cloud.ModifyInstanceAttributeInp
 		in.UserData = attributeUserData(p, p.str("UserData.Value"))
 	}
 	if len(p.indexes("GroupId")) > 0 {
-		in.Unsupported = cloud.AttrGroupSet
+		in.Groups = p.list("GroupId")
 	}
 	if len(p.indexes("BlockDeviceMapping")) > 0 {
 		in.Unsupported = cloud.AttrBlockDeviceMapping
@@ -91,7 +91,9 @@ func decodeAttributeValue(p *params, in *cloud.ModifyInstanceAttributeInput) {
 		*bools[name] = &b
 	case name == cloud.AttrUserData:
 		in.UserData = attributeUserData(p, v)
-	case name == cloud.AttrGroupSet || name == cloud.AttrBlockDeviceMapping:
+	case name == cloud.AttrGroupSet:
+		in.Groups = []string{v}
+	case name == cloud.AttrBlockDeviceMapping:
 		in.Unsupported = name
 	default:
 		p.fail(cloud.InvalidValue("attribute", name, "Unknown attribute."))

@@ -147,8 +147,10 @@ func TestDecode_ModifyInstanceAttribute(t *testing.T) {
 			cloud.ModifyInstanceAttributeInput{DisableAPIStop: &yes}},
 		{"ShutdownBehavior", url.Values{"InstanceInitiatedShutdownBehavior.Value": {"terminate"}},
 			cloud.ModifyInstanceAttributeInput{ShutdownBehavior: str("terminate")}},
-		{"Groups", url.Values{"GroupId.1": {"sg-0123456789abcdef0"}},
-			cloud.ModifyInstanceAttributeInput{Unsupported: "groupSet"}},
+		{"Groups", url.Values{"GroupId.1": {"sg-0123456789abcdef0"}, "GroupId.2": {"sg-0123456789abcdef1"}},
+			cloud.ModifyInstanceAttributeInput{Groups: []string{"sg-0123456789abcdef0", "sg-0123456789abcdef1"}}},
+		{"BlockDeviceMapping", url.Values{"BlockDeviceMapping.1.DeviceName": {"/dev/xvda"}},
+			cloud.ModifyInstanceAttributeInput{Unsupported: "blockDeviceMapping"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,6 +88,8 @@ type ModifyInstanceAttributeInput struct {
 	SriovNetSupport       *string
 	Kernel                *string
 	Ramdisk               *string
+	// Groups replaces the instance's security groups; non-nil when set.
+	Groups []string
 	// Unsupported names an attribute the request sets that minicloud's
 	// instances cannot change (groupSet, blockDeviceMapping).
 	Unsupported string

@@ -91,6 +91,15 @@ func (s *Service) ModifyInstanceAttribute(ctx context.Context, in *cloud.ModifyI
 	if err != nil {
 		return err
 	}
+	if in.Groups != nil {
+		// The groups must exist in the instance's VPC.
+		groups, err := s.runGroups(inst.OwnerID, inst.VPCID,
+			cloud.RunNetwork{SecurityGroupIDs: in.Groups, SubnetID: inst.SubnetID})
+		if err != nil {
+			return err
+		}
+		change = unlessGone(func(i *cloud.Instance) { i.SecurityGroups = groups })
+	}
 
 	// Check against the instance as it is, then apply the same change in
 	// the transaction, where the state may have moved on.
@@ -153,6 +162,12 @@ func attributeChange(in *cloud.ModifyInstanceAttributeInput) (func(*cloud.Instan
 	case in.DisableAPIStop != nil:
 		v := *in.DisableAPIStop
 		return unlessGone(func(i *cloud.Instance) { i.DisableAPIStop = v }), nil
+	case in.Groups != nil:
+		if len(in.Groups) == 0 {
+			return nil, cloud.MissingParameter("GroupId")
+		}
+		// The service resolves the groups against the instance's VPC.
+		return nil, nil
 	case in.ShutdownBehavior != nil:
 		v := *in.ShutdownBehavior
 		if v != cloud.ShutdownStop && v != cloud.ShutdownTerminate {
@@ -190,6 +205,7 @@ func setAttributes(in *cloud.ModifyInstanceAttributeInput) []string {
 	add(in.SriovNetSupport != nil, cloud.AttrSriovNetSupport)
 	add(in.Kernel != nil, cloud.AttrKernel)
 	add(in.Ramdisk != nil, cloud.AttrRamdisk)
+	add(in.Groups != nil, cloud.AttrGroupSet)
 	add(in.Unsupported != "", in.Unsupported)
 	return out
 }

@@ -123,6 +123,46 @@ func TestService_ModifyInstanceAttribute(t *testing.T) {
 	}
 }
 
+func TestService_ModifyInstanceAttribute_Groups(t *testing.T) {
+	e := newEnv(t, envOptions{hosts: 1})
+	ctx := context.Background()
+	id := e.runInstances(1, nil)[0]
+	web, err := e.svc.CreateSecurityGroup(ctx, &cloud.CreateSecurityGroupInput{
+		GroupName: "web", Description: "web servers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = e.svc.ModifyInstanceAttribute(ctx, &cloud.ModifyInstanceAttributeInput{
+		InstanceID: id, Groups: []string{web.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr, err := e.svc.DescribeInstanceAttribute(ctx, &cloud.DescribeInstanceAttributeInput{
+		InstanceID: id, Attribute: cloud.AttrGroupSet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := attr.Instance.SecurityGroups; len(g) != 1 || g[0].ID != web.ID || g[0].Name != "web" {
+		t.Errorf("groups %+v, want only web", g)
+	}
+	for _, tt := range []struct {
+		name   string
+		groups []string
+		code   string
+	}{
+		{"ErrNotFound", []string{"sg-0000000000000dead"}, cloud.ErrCodeInvalidGroupNotFound},
+		{"ErrMalformed", []string{"sg-x"}, cloud.ErrCodeInvalidGroupIDMalformed},
+		{"ErrNone", []string{}, cloud.ErrCodeMissingParameter},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := e.svc.ModifyInstanceAttribute(ctx, &cloud.ModifyInstanceAttributeInput{
+				InstanceID: id, Groups: tt.groups})
+			wantCode(t, err, tt.code)
+		})
+	}
+}
+
 func TestService_DescribeInstanceAttribute(t *testing.T) {
 	e := newEnv(t, envOptions{hosts: 1})
 	ctx := context.Background()
