@@ -162,8 +162,10 @@ func parsePresigned(q url.Values) (*signature, error) {
 		return nil, err
 	}
 	if v := q.Get("X-Amz-Expires"); v != "" {
+		// Compare seconds with seconds: a huge n times a second would
+		// overflow to some short, valid-looking duration.
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || time.Duration(n)*time.Second > maxPresignExpiry {
+		if err != nil || n <= 0 || n > int(maxPresignExpiry/time.Second) {
 			return nil, incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800.")
 		}
 		s.expires = time.Duration(n) * time.Second

@@ -2,6 +2,9 @@ package ec2
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -13,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/minicloud/minicloud/internal/cloud"
 )
@@ -174,4 +180,28 @@ func isConstantTimeCompare(call *ast.CallExpr) bool {
 	pkg, ok := fun.X.(*ast.Ident)
 	return ok && (pkg.Name == "subtle" && fun.Sel.Name == "ConstantTimeCompare" ||
 		pkg.Name == "hmac" && fun.Sel.Name == "Equal")
+}
+
+// TestAuth_PresignedExpiresOverflow checks that an X-Amz-Expires whose
+// seconds overflow a time.Duration is refused, not read as the few
+// seconds the overflow leaves: 2^55+60 seconds times 10^9 is 60 seconds
+// modulo 2^64.
+func TestAuth_PresignedExpiresOverflow(t *testing.T) {
+	h := newTestHandler(t, newFake(), atFixedNow)
+	for _, expires := range []string{"36028797018963028", "604801", "0", "-60", "1e3"} {
+		q := url.Values{"X-Amz-Expires": {expires}}
+		for k, v := range describe {
+			q[k] = v
+		}
+		req := httptest.NewRequest(http.MethodGet, "http://ec2.test/?"+q.Encode(), nil)
+		sum := sha256.Sum256(nil)
+		creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
+		u, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req,
+			hex.EncodeToString(sum[:]), "ec2", testRegion, fixedNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, serve(h, httptest.NewRequest(http.MethodGet, u, nil)),
+			http.StatusBadRequest, cloud.ErrCodeIncompleteSignature)
+	}
 }
