@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,15 @@ func FuzzParsePresigned(f *testing.F) {
 		req := httptest.NewRequest(http.MethodGet, "http://ec2.test/", nil)
 		req.URL.RawQuery = rawQuery
 		query, _ := url.ParseQuery(rawQuery)
+
+		// What the URL says of its expiry is read as sent, or refused.
+		if sig, err := parsePresigned(query); err == nil && sig.expires != 0 {
+			n, _ := strconv.Atoi(query.Get("X-Amz-Expires"))
+			if sig.expires < time.Second || sig.expires > maxPresignExpiry ||
+				int(sig.expires/time.Second) != n {
+				t.Fatalf("X-Amz-Expires %q read as %v", query.Get("X-Amz-Expires"), sig.expires)
+			}
+		}
 
 		caller, err := h.authenticate(req, query, nil)
 		if err != nil {
