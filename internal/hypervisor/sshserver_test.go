@@ -174,7 +174,18 @@ func (s *testSSHServer) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) 
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.WaitDelay = 2 * time.Second
 		_ = req.Reply(true, nil)
-		go s.run(ch, cmd, done)
+
+		// Start here, not in run, so that cmd.Process is set before the
+		// code below may read it.
+		s.sessions.Add(1)
+		active := s.active.Add(1)
+		for {
+			m := s.maxActive.Load()
+			if active <= m || s.maxActive.CompareAndSwap(m, active) {
+				break
+			}
+		}
+		go s.run(ch, cmd, cmd.Start(), done)
 	}
 
 	// The client closed the channel: kill what still runs.
@@ -189,18 +200,13 @@ func (s *testSSHServer) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) 
 	}
 }
 
-// run runs cmd, reports its exit status and closes the channel.
-func (s *testSSHServer) run(ch ssh.Channel, cmd *exec.Cmd, done chan struct{}) {
+// run waits for cmd, which started with err, reports its exit status
+// and closes the channel.
+func (s *testSSHServer) run(ch ssh.Channel, cmd *exec.Cmd, err error, done chan struct{}) {
 	defer close(done)
-	s.sessions.Add(1)
-	n := s.active.Add(1)
-	for {
-		m := s.maxActive.Load()
-		if n <= m || s.maxActive.CompareAndSwap(m, n) {
-			break
-		}
+	if err == nil {
+		err = cmd.Wait()
 	}
-	err := cmd.Run()
 	s.active.Add(-1)
 
 	status := 0
