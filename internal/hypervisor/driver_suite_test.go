@@ -38,7 +38,10 @@ func runDriverSuite(t *testing.T, start simStarter) {
 		{"Console", testDriverConsole},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, start) })
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each test has a host of its own
+			tt.run(t, start)
+		})
 	}
 }
 

@@ -62,7 +62,8 @@ func newOpenSSHEnv(t *testing.T) *openSSHEnv {
 		if os.Getenv("MINICLOUD_OPENSSH") == "require" {
 			t.Fatalf("the OpenSSH run cannot start: %s", missing)
 		}
-		t.Skipf("the OpenSSH run needs %s (run .ci/deps as root, or make test)", missing)
+		t.Skipf("skipping the OpenSSH run: it needs %s; as root, make test installs "+
+			"sshd and busybox (.ci/deps) and runs it", missing)
 	}
 	u, err := user.Current()
 	if err != nil {
