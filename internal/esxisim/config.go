@@ -61,7 +61,8 @@ type Config struct {
 	ShutdownDelay time.Duration
 
 	// Latency is slept at the start of each vim-cmd, vmkfstools and esxcli
-	// call, as a real host takes about a second to answer one.
+	// call, as a real host takes about a second to answer one. Faults
+	// (see Host.Inject) can add to it while the host runs.
 	Latency time.Duration
 
 	// AskUUIDQuestion makes power.on ask whether a VM was moved or copied

@@ -128,8 +128,8 @@ type faultFile struct {
 	Draws []uint64 `json:"draws,omitempty"`
 }
 
-// saveFaults records f for every command of the host in dir; no faults
-// removes the file.
+// saveFaults records f for every command the host runs, in this process
+// or another; no faults removes the file.
 func (s *store) saveFaults(f Faults) error {
 	return s.locked(func() error {
 		path := s.faultsFile()

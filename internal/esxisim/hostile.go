@@ -8,9 +8,11 @@ import (
 
 // Inject replaces the host's faults with f; Inject(Faults{}) makes the
 // host well behaved again. It takes effect for the next command and the
-// next connection; what is running goes on as it started. It returns an
-// error for faults that make no sense (a negative count, an unknown
-// fault) or that cannot be recorded in the host's folder.
+// next connection; what is running goes on as it started. Faults are
+// kept in the host's folder, so they outlast the Host: one made again on
+// the same folder has them until they are cleared. It returns an error
+// for faults that make no sense (a negative count, an unknown fault) or
+// that cannot be recorded in the host's folder.
 func (h *Host) Inject(f Faults) error {
 	if err := f.validate(); err != nil {
 		return err
