@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,4 +104,77 @@ func rsaImportFingerprint(t *testing.T, privateKey string) string {
 	}
 	s := strings.TrimSpace(string(out))
 	return s[strings.LastIndex(s, " ")+1:]
+}
+
+// TestE2E_ClientMistakes sends the new actions the mistakes clients make
+// and checks each answer's EC2 code and status: never a 500.
+func TestE2E_ClientMistakes(t *testing.T) {
+	ts := openServer(t, serverOptions{})
+	id := ts.run(1, nil)[0]
+	ts.waitRunning(id)
+	key := func(line string) string { return base64.StdEncoding.EncodeToString([]byte(line)) }
+	for _, tt := range []struct {
+		name, action string
+		form         url.Values
+		code         string
+	}{
+		{"CreateNoName", "CreateKeyPair", url.Values{}, "MissingParameter"},
+		{"CreateBadType", "CreateKeyPair", url.Values{"KeyName": {"k"}, "KeyType": {"dsa"}}, "InvalidParameterValue"},
+		{"CreateBadFormat", "CreateKeyPair", url.Values{"KeyName": {"k"}, "KeyFormat": {"der"}},
+			"InvalidParameterValue"},
+		{"CreateBadTagType", "CreateKeyPair", url.Values{"KeyName": {"k"},
+			"TagSpecification.1.ResourceType": {"instance"}, "TagSpecification.1.Tag.1.Key": {"a"}},
+			"InvalidParameterValue"},
+		{"ImportNoMaterial", "ImportKeyPair", url.Values{"KeyName": {"k"}}, "MissingParameter"},
+		{"ImportNotBase64", "ImportKeyPair", url.Values{"KeyName": {"k"},
+			"PublicKeyMaterial": {"ssh-rsa AAAA me@host"}}, "InvalidKey.Format"},
+		{"ImportGarbage", "ImportKeyPair", url.Values{"KeyName": {"k"},
+			"PublicKeyMaterial": {key("hello")}}, "InvalidKey.Format"},
+		{"ImportDSA", "ImportKeyPair", url.Values{"KeyName": {"k"},
+			"PublicKeyMaterial": {key("ssh-dss AAAAB3NzaC1kc3MAAAA= x")}}, "InvalidKey.Format"},
+		{"DescribeUnknownName", "DescribeKeyPairs", url.Values{"KeyName.1": {"nope"}}, "InvalidKeyPair.NotFound"},
+		{"DescribeBadID", "DescribeKeyPairs", url.Values{"KeyPairId.1": {"key-?"}}, "InvalidKeyPairId.Malformed"},
+		{"DescribeBadFilter", "DescribeKeyPairs", url.Values{"Filter.1.Name": {"colour"},
+			"Filter.1.Value.1": {"red"}}, "InvalidParameterValue"},
+		{"DeleteNothing", "DeleteKeyPair", url.Values{}, "MissingParameter"},
+		{"AttributeNoInstance", "DescribeInstanceAttribute", url.Values{"Attribute": {"userData"}},
+			"MissingParameter"},
+		{"AttributeUnknown", "DescribeInstanceAttribute", url.Values{"InstanceId": {id},
+			"Attribute": {"colour"}}, "InvalidParameterValue"},
+		{"AttributeMissingInstance", "DescribeInstanceAttribute", url.Values{
+			"InstanceId": {"i-0000000000000dead"}, "Attribute": {"userData"}}, "InvalidInstanceID.NotFound"},
+		{"AttributeMalformedInstance", "DescribeInstanceAttribute", url.Values{
+			"InstanceId": {"i-nope"}, "Attribute": {"userData"}}, "InvalidInstanceID.Malformed"},
+		{"ModifyNothing", "ModifyInstanceAttribute", url.Values{"InstanceId": {id}}, "MissingParameter"},
+		{"ModifyTwo", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"DisableApiStop.Value": {"true"}, "DisableApiTermination.Value": {"true"}},
+			"InvalidParameterCombination"},
+		{"ModifyBadBoolean", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"DisableApiStop.Value": {"maybe"}}, "InvalidParameterValue"},
+		{"ModifyValueWithoutAttribute", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"Attribute": {"kernel"}}, "MissingParameter"},
+		{"ModifyUnknownType", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"InstanceType.Value": {"t9.huge"}}, "InvalidInstanceAttributeValue"},
+		{"ModifyTypeRunning", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"InstanceType.Value": {"t3.large"}}, "IncorrectInstanceState"},
+		{"ModifyUserDataNotBase64", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"UserData.Value": {"#!/bin/sh"}}, "InvalidUserData.Malformed"},
+		{"ModifyKernel", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"Kernel.Value": {"aki-12345678"}}, "Unsupported"},
+		{"ModifyGroupMissing", "ModifyInstanceAttribute", url.Values{"InstanceId": {id},
+			"GroupId.1": {"sg-0000000000000dead"}}, "InvalidGroup.NotFound"},
+		{"RunUserDataTooLarge", "RunInstances", url.Values{"ImageId": {ts.imageID("debian-12")},
+			"MinCount": {"1"}, "MaxCount": {"1"}, "UserData": {key(strings.Repeat("x", 16<<10+1))}},
+			"InvalidParameterValue"},
+		{"RunBadShutdownBehavior", "RunInstances", url.Values{"ImageId": {ts.imageID("debian-12")},
+			"MinCount": {"1"}, "MaxCount": {"1"}, "InstanceInitiatedShutdownBehavior": {"pause"}},
+			"InvalidParameterValue"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, code := ts.post(t, tt.action, tt.form)
+			if status != 400 || code != tt.code {
+				t.Errorf("%d %s, want 400 %s", status, code, tt.code)
+			}
+		})
+	}
 }
