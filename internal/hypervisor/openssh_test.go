@@ -355,8 +355,8 @@ func (s *sshd) stop(t *testing.T) {
 		return
 	}
 	pid := s.cmd.Process.Pid
-	for _, child := range childrenOf(pid) {
-		syscall.Kill(child, syscall.SIGKILL)
+	for _, p := range descendantsOf(pid) {
+		syscall.Kill(p, syscall.SIGKILL)
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -371,10 +371,11 @@ func (s *sshd) stop(t *testing.T) {
 	s.cmd = nil
 }
 
-// childrenOf returns the processes whose parent is pid.
-func childrenOf(pid int) []int {
+// descendantsOf returns the processes below pid: the sshd serving each
+// connection, and the shells and commands it started.
+func descendantsOf(pid int) []int {
+	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
-	var kids []int
 	for _, e := range entries {
 		child, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -384,15 +385,22 @@ func childrenOf(pid int) []int {
 		if err != nil {
 			continue
 		}
-		// The fields after the command name, which sits in parentheses:
+		// After the command name, which sits in parentheses: the
 		// state, then the parent's pid.
-		rest := string(data[bytes.LastIndexByte(data, ')')+1:])
-		f := strings.Fields(rest)
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			kids = append(kids, child)
+		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if parent, err := strconv.Atoi(f[1]); err == nil {
+			children[parent] = append(children[parent], child)
 		}
 	}
-	return kids
+	var out []int
+	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
+		out = append(out, queue[0])
+		queue = append(queue, children[queue[0]]...)
+	}
+	return out
 }
 
 // TestOpenSSH_BusyboxParsesCommands checks the OpenSSH run's premise: the
