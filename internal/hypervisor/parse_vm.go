@@ -2,7 +2,6 @@ package hypervisor
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 )
@@ -21,9 +20,14 @@ type VM struct {
 }
 
 // getallvmsRowRE matches the part of a getallvms row after the name:
-// "[datastore] path.vmx  guestId  vmx-NN  annotation".
+// "[datastore] path.vmx  guestId  vmx-NN  annotation". Its path is the
+// shortest that lets the row parse.
 var getallvmsRowRE = regexp.MustCompile(
 	`^\[([^\]]+)\] ?(.*?\.vmx)\s+(?:(\S+)\s+)?(vmx-\d+)(?:\s+(.*))?$`)
+
+// getallvmsTailRE matches what follows the path: "  guestId  vmx-NN
+// annotation".
+var getallvmsTailRE = regexp.MustCompile(`^\s+(?:(\S+)\s+)?(vmx-\d+)(?:\s+(.*))?$`)
 
 // vmidRE matches the leading vmid and the rest of a getallvms row.
 var vmidRE = regexp.MustCompile(`^(\d+)\s+(.*)$`)
@@ -65,9 +69,11 @@ func parseGetAllVMs(out string) []VM {
 	return vms
 }
 
-// parseGetAllVMsRow reads one row. Names may hold spaces and brackets, so
-// every "[" is tried as the start of the File column; a split whose name
-// matches the .vmx file's name wins, else the first split that parses.
+// parseGetAllVMsRow reads one row. Names may hold spaces and brackets, and
+// even ".vmx vmx-1", so every "[" is tried as the start of the File
+// column, and a path whose file is named after the VM (as hostd names the
+// files of the VMs it makes, and minicloud its instances') wins; else the
+// first split that parses, with the shortest path.
 func parseGetAllVMsRow(line string) (VM, bool) {
 	m := vmidRE.FindStringSubmatch(line)
 	if m == nil {
@@ -81,27 +87,62 @@ func parseGetAllVMsRow(line string) (VM, bool) {
 		if rest[i] != '[' {
 			continue
 		}
-		f := getallvmsRowRE.FindStringSubmatch(rest[i:])
+		f := getallvmsRowRE.FindStringSubmatchIndex(rest[i:])
 		if f == nil {
 			continue
 		}
-		vm := VM{
-			ID:         id,
-			Name:       strings.TrimSpace(rest[:i]),
-			Datastore:  f[1],
-			VMXPath:    fmt.Sprintf("[%s] %s", f[1], f[2]),
-			GuestOS:    f[3],
-			Version:    f[4],
-			Annotation: strings.TrimSpace(f[5]),
-		}
-		if vm.Name == strings.TrimSuffix(path.Base(f[2]), ".vmx") {
+		name := strings.TrimSpace(rest[:i])
+		ds, files := rest[i+f[2]:i+f[3]], rest[i+f[4]:]
+		if vm, ok := getAllVMsRowAt(id, name, ds, files, name+".vmx"); ok {
 			return vm, true
 		}
 		if !found {
-			first, found = vm, true
+			first, found = getAllVMsRowAt(id, name, ds, files, "")
 		}
 	}
 	return first, found
+}
+
+// getAllVMsRowAt reads a row whose File column, after its datastore ds,
+// starts files. With file set, the path must end in that file name;
+// without, the shortest path that lets the row parse is taken.
+func getAllVMsRowAt(id, name, ds, files, file string) (VM, bool) {
+	for from := 0; from < len(files); {
+		var end int
+		if file == "" {
+			k := strings.Index(files[from:], ".vmx")
+			if k < 0 {
+				break
+			}
+			end = from + k + len(".vmx")
+		} else {
+			k := strings.Index(files[from:], file)
+			if k < 0 {
+				break
+			}
+			end = from + k + len(file)
+			if at := end - len(file); at > 0 && files[at-1] != '/' {
+				from = at + 1
+				continue
+			}
+		}
+		from = end - len(".vmx") + 1
+
+		t := getallvmsTailRE.FindStringSubmatch(files[end:])
+		if t == nil {
+			continue
+		}
+		return VM{
+			ID:         id,
+			Name:       name,
+			Datastore:  ds,
+			VMXPath:    "[" + ds + "] " + files[:end],
+			GuestOS:    t[1],
+			Version:    t[2],
+			Annotation: strings.TrimSpace(t[3]),
+		}, true
+	}
+	return VM{}, false
 }
 
 // PowerState is a VM's power state as hostd reports it.
