@@ -304,3 +304,49 @@ func zoneMessages(zones []types.AvailabilityZone) string {
 	}
 	return strings.Join(msgs, "\n")
 }
+
+// TestServer_WrongPasswordNeverLogged configures a host with the wrong
+// password, so that the login fails and the host is held, and checks that
+// neither the password minicloud holds nor the host's own appears in the
+// log at debug level or in what DescribeAvailabilityZones says.
+func TestServer_WrongPasswordNeverLogged(t *testing.T) {
+	right, wrong := "rightPW"+rand.Text()[:16], "wrongPW"+rand.Text()[:16]
+	sim, err := esxisim.New(esxisim.Config{Dir: t.TempDir(), Name: "esxi-1", Password: right})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	addr, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, logs := openLoggedServer(t, serverOptions{config: func(c *config.Config) {
+		c.Hosts = []config.Host{{Name: "esxi-1", Address: addr.String(), User: "root",
+			Password: wrong, Zone: "us-east-1a", Datastore: "datastore1", Network: "VM Network",
+			HostKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sim.HostKey())))}}
+	}})
+
+	var msg string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(msg, "authentication failed") {
+		time.Sleep(100 * time.Millisecond)
+		out, err := ts.client.DescribeAvailabilityZones(context.Background(),
+			&ec2.DescribeAvailabilityZonesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg = zoneMessages(out.AvailabilityZones)
+	}
+	if !strings.Contains(msg, "authentication failed") {
+		t.Fatalf("zone messages %q do not say the login failed", msg)
+	}
+	text := logs.String() + msg
+	for what, secret := range map[string]string{"configured password": wrong,
+		"host's password": right} {
+		for _, form := range encodings(secret) {
+			if strings.Contains(text, form) {
+				t.Errorf("the log or the zone messages hold the %s (as %q)", what, form)
+			}
+		}
+	}
+}
