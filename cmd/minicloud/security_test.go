@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -306,9 +307,10 @@ func zoneMessages(zones []types.AvailabilityZone) string {
 }
 
 // TestServer_WrongPasswordNeverLogged configures a host with the wrong
-// password, so that the login fails and the host is held, and checks that
-// neither the password minicloud holds nor the host's own appears in the
-// log at debug level or in what DescribeAvailabilityZones says.
+// password and a private key it does not accept, so that the login fails
+// and the host is held, and checks that neither the password minicloud
+// holds, nor the host's own, nor the private key appears in the log at
+// debug level or in what DescribeAvailabilityZones says.
 func TestServer_WrongPasswordNeverLogged(t *testing.T) {
 	right, wrong := "rightPW"+rand.Text()[:16], "wrongPW"+rand.Text()[:16]
 	sim, err := esxisim.New(esxisim.Config{Dir: t.TempDir(), Name: "esxi-1", Password: right})
@@ -320,9 +322,26 @@ func TestServer_WrongPasswordNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	// A private key the host does not accept, offered with the password.
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := string(pem.EncodeToMemory(block))
+	keyFile := filepath.Join(t.TempDir(), "esxi-1.key")
+	if err := os.WriteFile(keyFile, []byte(keyPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	ts, logs := openLoggedServer(t, serverOptions{config: func(c *config.Config) {
 		c.Hosts = []config.Host{{Name: "esxi-1", Address: addr.String(), User: "root",
-			Password: wrong, Zone: "us-east-1a", Datastore: "datastore1", Network: "VM Network",
+			Password: wrong, KeyFile: keyFile, Zone: "us-east-1a", Datastore: "datastore1",
+			Network: "VM Network",
 			HostKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sim.HostKey())))}}
 	}})
 
@@ -341,8 +360,13 @@ func TestServer_WrongPasswordNeverLogged(t *testing.T) {
 		t.Fatalf("zone messages %q do not say the login failed", msg)
 	}
 	text := logs.String() + msg
-	for what, secret := range map[string]string{"configured password": wrong,
-		"host's password": right} {
+	secrets := map[string]string{"configured password": wrong, "host's password": right}
+	for i, line := range strings.Split(keyPEM, "\n") {
+		if len(line) >= 40 {
+			secrets[fmt.Sprintf("private key line %d", i)] = line
+		}
+	}
+	for what, secret := range secrets {
 		for _, form := range encodings(secret) {
 			if strings.Contains(text, form) {
 				t.Errorf("the log or the zone messages hold the %s (as %q)", what, form)
