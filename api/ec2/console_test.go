@@ -24,7 +24,8 @@ func init() {
 
 // testConsole is a boot log with bytes that need escaping in XML and a
 // last line without a newline, as a login prompt has.
-const testConsole = "[    0.000000] Linux version 6.1.0 <&>\n\x1b[32m  OK  \x1b[0m\nip-172-31-1-2 login: "
+const testConsole = "[    0.000000] Linux version 6.1.0 <&>\n" +
+	"\x1b[32m  OK  \x1b[0m\nip-172-31-1-2 login: "
 
 // testConsoleTime is when testConsole was last written.
 var testConsoleTime = time.Date(2024, 5, 20, 19, 43, 7, 0, time.UTC)
@@ -65,7 +66,8 @@ func TestGetConsoleOutput(t *testing.T) {
 	})
 
 	t.Run("NoOutput", func(t *testing.T) {
-		body := wantOK(t, call(t, h, "GetConsoleOutput", url.Values{"InstanceId": {"i-0000000000000e0e0"}}))
+		form := url.Values{"InstanceId": {"i-0000000000000e0e0"}}
+		body := wantOK(t, call(t, h, "GetConsoleOutput", form))
 		if _, ok := element(t, body, "output"); ok {
 			t.Errorf("an empty console has an output element:\n%s", body)
 		}

@@ -138,7 +138,8 @@ func TestHosts_HeldHost(t *testing.T) {
 
 	// The admin API wants the same keys as EC2.
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "nottest")
-	if _, err := runHostsCmd(t, ep); err == nil || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+	_, err = runHostsCmd(t, ep)
+	if err == nil || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
 		t.Errorf("hosts with a wrong secret: %v", err)
 	}
 }

@@ -41,7 +41,8 @@ func TestService_GetConsoleOutput(t *testing.T) {
 
 	t.Run("Stopped", func(t *testing.T) {
 		// The log outlives the guest, as on EC2.
-		if _, err := e.svc.StopInstances(ctx, &cloud.StopInstancesInput{InstanceIDs: []string{id}}); err != nil {
+		stop := &cloud.StopInstancesInput{InstanceIDs: []string{id}}
+		if _, err := e.svc.StopInstances(ctx, stop); err != nil {
 			t.Fatal(err)
 		}
 		e.waitState(cloud.StateStopped, id)
@@ -66,7 +67,8 @@ func TestService_GetConsoleOutput(t *testing.T) {
 	})
 
 	t.Run("Terminated", func(t *testing.T) {
-		if _, err := e.svc.TerminateInstances(ctx, &cloud.InstanceIDsInput{InstanceIDs: []string{id}}); err != nil {
+		term := &cloud.InstanceIDsInput{InstanceIDs: []string{id}}
+		if _, err := e.svc.TerminateInstances(ctx, term); err != nil {
 			t.Fatal(err)
 		}
 		e.waitState(cloud.StateTerminated, id)

@@ -226,7 +226,9 @@ func TestCrash_Child(t *testing.T) {
 	svc, err := compute.New(db, []compute.HostConfig{{
 		Name: "esxi-1", Address: c.Addr, Zone: "us-east-1a", Datastore: "datastore1",
 		Network: "VM Network", Driver: hypervisor.NewESXi(tr, hypervisor.Options{Host: "esxi-1"}),
-	}}, compute.Options{ObserveInterval: 100 * time.Millisecond, RetryBase: 20 * time.Millisecond}, nil)
+	}}, compute.Options{
+		ObserveInterval: 100 * time.Millisecond, RetryBase: 20 * time.Millisecond,
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

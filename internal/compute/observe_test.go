@@ -195,7 +195,8 @@ func TestObserve_HostDown(t *testing.T) {
 	e.waitFor("running guests", ids, func(i *cloud.Instance) bool {
 		return i.State == cloud.StateRunning && i.GuestReady
 	})
-	if _, err := e.svc.StopInstances(ctx, &cloud.StopInstancesInput{InstanceIDs: ids[1:]}); err != nil {
+	stop := &cloud.StopInstancesInput{InstanceIDs: ids[1:]}
+	if _, err := e.svc.StopInstances(ctx, stop); err != nil {
 		t.Fatal(err)
 	}
 	e.waitState(cloud.StateStopped, ids[1])

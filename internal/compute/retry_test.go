@@ -76,7 +76,8 @@ func TestRetry_TransientFaults(t *testing.T) {
 	if f := e.sims[0].Faults(); len(f.Hostd) != 0 || f.PowerOnReportsFailure != 0 {
 		t.Errorf("faults not all met: %+v", f)
 	}
-	if l := logs.String(); strings.Contains(l, "host unreachable") || strings.Contains(l, "launch failed") {
+	l := logs.String()
+	if strings.Contains(l, "host unreachable") || strings.Contains(l, "launch failed") {
 		t.Errorf("transient faults took the host or the launch down:\n%s", l)
 	}
 	if got := e.sh(0, "vim-cmd vmsvc/getallvms"); strings.Count(got, "\n1 ") != 1 ||
@@ -123,7 +124,8 @@ func TestRetry_GiveUp(t *testing.T) {
 	if got := e.instance(id).StateReason; got == nil || *got != cloud.ReasonInternalError {
 		t.Errorf("state reason = %+v", got)
 	}
-	if got := e.sims[0].Stats().VimCmds["solo/registervm"] - before.VimCmds["solo/registervm"]; got != 4 {
+	after := e.sims[0].Stats()
+	if got := after.VimCmds["solo/registervm"] - before.VimCmds["solo/registervm"]; got != 4 {
 		t.Errorf("registervm ran %d times, want 4: the first and three retries", got)
 	}
 	e.wantNothingLeft(0)
