@@ -44,8 +44,9 @@ func TestHost_Inject_HostdFaults(t *testing.T) {
 			checkGolden(t, tt.golden, got)
 
 			// The call did nothing, and the fault is spent.
-			if got := th.mustRun(t, "vim-cmd vmsvc/power.getstate "+id); !strings.HasSuffix(got, "Powered off\n") {
-				t.Errorf("the failed power.on changed the VM: %q", got)
+			state := th.mustRun(t, "vim-cmd vmsvc/power.getstate "+id)
+			if !strings.HasSuffix(state, "Powered off\n") {
+				t.Errorf("the failed power.on changed the VM: %q", state)
 			}
 			if f := th.Faults(); len(f.Hostd) != 0 {
 				t.Errorf("faults after use: %+v", f)
@@ -149,7 +150,8 @@ func TestHost_Inject_PowerOnReportsFailure(t *testing.T) {
 	if r.status != 1 || r.stdout != "Powering on VM:\nPower on failed\n" {
 		t.Errorf("power.on: got %+v", r)
 	}
-	if got := th.mustRun(t, "vim-cmd vmsvc/power.getstate "+id); got != "Retrieved runtime info\nPowered on\n" {
+	got := th.mustRun(t, "vim-cmd vmsvc/power.getstate "+id)
+	if got != "Retrieved runtime info\nPowered on\n" {
 		t.Errorf("state after the reported failure: %q", got)
 	}
 	th.mustRun(t, "vim-cmd vmsvc/power.off "+id+" && vim-cmd vmsvc/power.on "+id)
@@ -173,7 +175,8 @@ func TestHost_Inject_AskUUIDQuestion(t *testing.T) {
 		t.Fatalf("no question pending: %q (power.on said %q)", msg, out.String())
 	}
 	th.mustRun(t, "vim-cmd vmsvc/message "+id+" 1 2")
-	if got := th.mustRun(t, "vim-cmd vmsvc/power.getstate "+id); !strings.HasSuffix(got, "Powered on\n") {
+	got := th.mustRun(t, "vim-cmd vmsvc/power.getstate "+id)
+	if !strings.HasSuffix(got, "Powered on\n") {
 		t.Errorf("after the answer: %q", got)
 	}
 }

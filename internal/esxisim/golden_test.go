@@ -133,11 +133,13 @@ func TestHost_GoldenFullDatastore(t *testing.T) {
 	)
 	th.mustRun(t, "mkdir "+ds+"/a "+ds+"/b && vmkfstools -i "+tmpl+" "+ds+"/a/a.vmdk")
 	for _, s := range []goldenStep{
-		{name: "vmkfstools_no_space", cmd: "vmkfstools -i " + tmpl + " " + ds + "/b/b.vmdk -d eagerzeroedthick"},
+		{name: "vmkfstools_no_space",
+			cmd: "vmkfstools -i " + tmpl + " " + ds + "/b/b.vmdk -d eagerzeroedthick"},
 		{name: "vmkfstools_create_no_space", cmd: "vmkfstools -c 10G " + ds + "/b/c.vmdk"},
 	} {
 		r := th.run(t, s.cmd)
-		got := fmt.Sprintf("$ %s\n--- stdout\n%s--- stderr\n%s--- exit %d\n", s.cmd, r.stdout, r.stderr, r.status)
+		got := fmt.Sprintf("$ %s\n--- stdout\n%s--- stderr\n%s--- exit %d\n",
+			s.cmd, r.stdout, r.stderr, r.status)
 		checkGolden(t, s.name, got)
 	}
 }

@@ -199,7 +199,8 @@ func testDriverObserveOneExec(t *testing.T, start simStarter) {
 		if got := after.VimCmds["vmsvc/getallvms"] - before.VimCmds["vmsvc/getallvms"]; got != 1 {
 			t.Errorf("round %d: getallvms calls: got %d, want 1", round, got)
 		}
-		if got := after.VimCmds["vmsvc/power.getstate"] - before.VimCmds["vmsvc/power.getstate"]; got != 0 {
+		getstate := "vmsvc/power.getstate"
+		if got := after.VimCmds[getstate] - before.VimCmds[getstate]; got != 0 {
 			t.Errorf("round %d: power.getstate calls: got %d, want none (esxcli lists running VMs)",
 				round, got)
 		}
