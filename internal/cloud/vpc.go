@@ -249,12 +249,15 @@ type GroupIdentifier struct {
 type Networks interface {
 	DescribeVpcs(ctx context.Context, in *DescribeVPCsInput) (*DescribeVPCsOutput, error)
 	DescribeSubnets(ctx context.Context, in *DescribeSubnetsInput) (*DescribeSubnetsOutput, error)
-	DescribeSecurityGroups(ctx context.Context, in *DescribeSecurityGroupsInput) (*DescribeSecurityGroupsOutput, error)
-	DescribeSecurityGroupRules(ctx context.Context, in *DescribeSecurityGroupRulesInput) (*DescribeSecurityGroupRulesOutput, error)
+	DescribeSecurityGroups(ctx context.Context,
+		in *DescribeSecurityGroupsInput) (*DescribeSecurityGroupsOutput, error)
+	DescribeSecurityGroupRules(ctx context.Context,
+		in *DescribeSecurityGroupRulesInput) (*DescribeSecurityGroupRulesOutput, error)
 	CreateSecurityGroup(ctx context.Context, in *CreateSecurityGroupInput) (*SecurityGroup, error)
 	DeleteSecurityGroup(ctx context.Context, in *DeleteSecurityGroupInput) (string, error)
 	AuthorizeSecurityGroupRules(ctx context.Context, in *SecurityGroupRulesInput) ([]GroupRule, error)
-	RevokeSecurityGroupRules(ctx context.Context, in *SecurityGroupRulesInput) (*RevokeSecurityGroupRulesOutput, error)
+	RevokeSecurityGroupRules(ctx context.Context,
+		in *SecurityGroupRulesInput) (*RevokeSecurityGroupRulesOutput, error)
 }
 
 // DescribeVPCsInput is a DescribeVpcs request.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,6 +102,15 @@ func (s *Service) imageRound(ctx context.Context, tasks *sync.WaitGroup) {
 	if len(registered) > 0 {
 		s.checkRegistered(ctx, tasks, registered)
 	}
+
+	// Forget where images settled since were looked for.
+	s.imgs.mu.Lock()
+	for id := range s.imgs.checked {
+		if !slices.ContainsFunc(registered, func(img *cloud.Image) bool { return img.ID == id }) {
+			delete(s.imgs.checked, id)
+		}
+	}
+	s.imgs.mu.Unlock()
 }
 
 // startImageTask runs task on host's worker in the background, unless the
@@ -361,7 +371,9 @@ var errInstanceGone = errors.New("the instance was terminated before its disk wa
 // VM's writes to a delta disk and leaves the base disk readable, which is
 // how ESXi backup tools copy running VMs. The snapshot, taken without
 // memory or quiescing, is removed afterwards, folding the delta back.
-func (s *Service) cloneUnderSnapshot(ctx context.Context, d ImageDriver, vmid string, img *cloud.Image) error {
+func (s *Service) cloneUnderSnapshot(ctx context.Context, d ImageDriver, vmid string,
+	img *cloud.Image,
+) error {
 	name := "minicloud-" + img.ID
 
 	// A snapshot left by an earlier attempt is used again.

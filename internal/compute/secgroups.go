@@ -26,7 +26,9 @@ var groupTypes = map[string]bool{"security-group": true}
 // CreateSecurityGroup creates a security group in a VPC, the default VPC
 // when none is named, with EC2's one rule: all traffic out. Its rules are
 // kept and reported, not enforced.
-func (s *Service) CreateSecurityGroup(ctx context.Context, in *cloud.CreateSecurityGroupInput) (*cloud.SecurityGroup, error) {
+func (s *Service) CreateSecurityGroup(ctx context.Context,
+	in *cloud.CreateSecurityGroupInput,
+) (*cloud.SecurityGroup, error) {
 	if err := checkGroupName(in.GroupName); err != nil {
 		return nil, err
 	}
@@ -179,7 +181,9 @@ func groupNotFound(id string) error {
 // DeleteSecurityGroup deletes a group that nothing uses: not the default
 // group of a VPC, not a group of an instance that is not terminated, and
 // not a group another group's rules name. It returns the group's id.
-func (s *Service) DeleteSecurityGroup(ctx context.Context, in *cloud.DeleteSecurityGroupInput) (string, error) {
+func (s *Service) DeleteSecurityGroup(ctx context.Context,
+	in *cloud.DeleteSecurityGroupInput,
+) (string, error) {
 	who := caller(ctx)
 	g, err := s.group(who.AccountID, in.GroupID, in.GroupName)
 	if err != nil {
@@ -262,8 +266,11 @@ func nonEmpty(s string) []string {
 
 // DescribeSecurityGroups lists the caller's security groups, by id, by
 // name in the default VPC, or all of them, narrowed by filters.
-func (s *Service) DescribeSecurityGroups(ctx context.Context, in *cloud.DescribeSecurityGroupsInput) (*cloud.DescribeSecurityGroupsOutput, error) {
-	if err := checkIDs(in.GroupIDs, cloud.PrefixSecurityGroup, cloud.ErrCodeInvalidGroupIDMalformed); err != nil {
+func (s *Service) DescribeSecurityGroups(ctx context.Context,
+	in *cloud.DescribeSecurityGroupsInput,
+) (*cloud.DescribeSecurityGroupsOutput, error) {
+	err := checkIDs(in.GroupIDs, cloud.PrefixSecurityGroup, cloud.ErrCodeInvalidGroupIDMalformed)
+	if err != nil {
 		return nil, err
 	}
 	match, err := compileFilters(in.Filters, groupFilters,
@@ -330,11 +337,15 @@ var ruleFilters = map[string]func(cloud.GroupRule) []string{
 
 // DescribeSecurityGroupRules lists the rules of the caller's groups, one
 // per peer, in group and then rule order.
-func (s *Service) DescribeSecurityGroupRules(ctx context.Context, in *cloud.DescribeSecurityGroupRulesInput) (*cloud.DescribeSecurityGroupRulesOutput, error) {
-	if err := checkIDs(in.RuleIDs, cloud.PrefixSecurityGroupRule, cloud.ErrCodeInvalidRuleIDMalformed); err != nil {
+func (s *Service) DescribeSecurityGroupRules(ctx context.Context,
+	in *cloud.DescribeSecurityGroupRulesInput,
+) (*cloud.DescribeSecurityGroupRulesOutput, error) {
+	err := checkIDs(in.RuleIDs, cloud.PrefixSecurityGroupRule, cloud.ErrCodeInvalidRuleIDMalformed)
+	if err != nil {
 		return nil, err
 	}
-	match, err := compileFilters(in.Filters, ruleFilters, func(r cloud.GroupRule) cloud.Tags { return r.Rule.Tags })
+	match, err := compileFilters(in.Filters, ruleFilters,
+		func(r cloud.GroupRule) cloud.Tags { return r.Rule.Tags })
 	if err != nil {
 		return nil, err
 	}

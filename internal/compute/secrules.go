@@ -19,7 +19,9 @@ var ruleTypes = map[string]bool{"security-group-rule": true}
 // returns them, one per peer, with their new ids. A rule the group has
 // already, or one given twice, is InvalidPermission.Duplicate and nothing
 // is added.
-func (s *Service) AuthorizeSecurityGroupRules(ctx context.Context, in *cloud.SecurityGroupRulesInput) ([]cloud.GroupRule, error) {
+func (s *Service) AuthorizeSecurityGroupRules(ctx context.Context,
+	in *cloud.SecurityGroupRulesInput,
+) ([]cloud.GroupRule, error) {
 	who := caller(ctx)
 	g, err := s.ruleGroup(who.AccountID, in)
 	if err != nil {
@@ -83,13 +85,16 @@ func (s *Service) AuthorizeSecurityGroupRules(ctx context.Context, in *cloud.Sec
 // or those matching the permissions given. As on EC2, permissions the
 // group does not have are reported back as unknown, and the call fails
 // with InvalidPermission.NotFound only when none of them matched.
-func (s *Service) RevokeSecurityGroupRules(ctx context.Context, in *cloud.SecurityGroupRulesInput) (*cloud.RevokeSecurityGroupRulesOutput, error) {
+func (s *Service) RevokeSecurityGroupRules(ctx context.Context,
+	in *cloud.SecurityGroupRulesInput,
+) (*cloud.RevokeSecurityGroupRulesOutput, error) {
 	who := caller(ctx)
 	g, err := s.ruleGroup(who.AccountID, in)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIDs(in.RuleIDs, cloud.PrefixSecurityGroupRule, cloud.ErrCodeInvalidRuleIDMalformed); err != nil {
+	err = checkIDs(in.RuleIDs, cloud.PrefixSecurityGroupRule, cloud.ErrCodeInvalidRuleIDMalformed)
+	if err != nil {
 		return nil, err
 	}
 	var want []cloud.SecurityGroupRule

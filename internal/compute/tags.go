@@ -239,7 +239,9 @@ var tagFilters = map[string]func(cloud.TagDescription) []string{
 
 // DescribeTags lists the tags of every resource the caller may tag,
 // ordered by resource id and key.
-func (s *Service) DescribeTags(ctx context.Context, in *cloud.DescribeTagsInput) (*cloud.DescribeTagsOutput, error) {
+func (s *Service) DescribeTags(ctx context.Context,
+	in *cloud.DescribeTagsInput,
+) (*cloud.DescribeTagsOutput, error) {
 	match, err := compileFilters(in.Filters, tagFilters, nil)
 	if err != nil {
 		return nil, err

@@ -79,7 +79,9 @@ func (s *Service) defaultNetwork(account string) (*store.DefaultNetwork, error) 
 // with a /20 per zone, the first zone's at 172.31.0.0, the next at
 // 172.31.16.0 and so on; a zone added later takes the first free /20. cur
 // is what the account has, or nil when not yet known.
-func (s *Service) planDefaultNetwork(account string, cur *store.DefaultNetwork, zones []string) *store.DefaultNetwork {
+func (s *Service) planDefaultNetwork(account string, cur *store.DefaultNetwork,
+	zones []string,
+) *store.DefaultNetwork {
 	vpc := &cloud.VPC{
 		ID: cloud.NewID(cloud.PrefixVPC), OwnerID: account, CIDRBlock: cloud.DefaultVPCCIDR,
 		CIDRAssociationID: cloud.NewID("vpc-cidr-assoc-"), IsDefault: true,
@@ -167,7 +169,9 @@ var vpcFilters = map[string]func(*cloud.VPC) []string{
 }
 
 // DescribeVpcs lists the caller's VPCs: its default VPC.
-func (s *Service) DescribeVpcs(ctx context.Context, in *cloud.DescribeVPCsInput) (*cloud.DescribeVPCsOutput, error) {
+func (s *Service) DescribeVpcs(ctx context.Context,
+	in *cloud.DescribeVPCsInput,
+) (*cloud.DescribeVPCsOutput, error) {
 	if err := checkIDs(in.VPCIDs, cloud.PrefixVPC, cloud.ErrCodeInvalidVPCIDMalformed); err != nil {
 		return nil, err
 	}
@@ -242,7 +246,9 @@ func regionOf(zone string) string {
 
 // DescribeSubnets lists the caller's subnets: the default subnet of each
 // zone, with how many addresses each has left.
-func (s *Service) DescribeSubnets(ctx context.Context, in *cloud.DescribeSubnetsInput) (*cloud.DescribeSubnetsOutput, error) {
+func (s *Service) DescribeSubnets(ctx context.Context,
+	in *cloud.DescribeSubnetsInput,
+) (*cloud.DescribeSubnetsOutput, error) {
 	if err := checkIDs(in.SubnetIDs, cloud.PrefixSubnet, cloud.ErrCodeInvalidSubnetIDMalformed); err != nil {
 		return nil, err
 	}
@@ -259,7 +265,8 @@ func (s *Service) DescribeSubnets(ctx context.Context, in *cloud.DescribeSubnets
 	if err != nil {
 		return nil, err
 	}
-	if missing := missingIDs(in.SubnetIDs, mine, func(n *cloud.Subnet) string { return n.ID }); len(missing) > 0 {
+	missing := missingIDs(in.SubnetIDs, mine, func(n *cloud.Subnet) string { return n.ID })
+	if len(missing) > 0 {
 		return nil, subnetNotFound(missing[0])
 	}
 	if err := s.fillSubnets(mine); err != nil {

@@ -161,7 +161,9 @@ func (db *DB) CreateSecurityGroup(g *cloud.SecurityGroup) error {
 // UpdateSecurityGroup applies fn to the group with id and stores the
 // result in one transaction. It returns ErrNotFound when there is no such
 // group, and fn's error unchanged, writing nothing.
-func (db *DB) UpdateSecurityGroup(id string, fn func(*cloud.SecurityGroup) error) (*cloud.SecurityGroup, error) {
+func (db *DB) UpdateSecurityGroup(id string,
+	fn func(*cloud.SecurityGroup) error,
+) (*cloud.SecurityGroup, error) {
 	var out *cloud.SecurityGroup
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
 		g, err := getJSON[cloud.SecurityGroup](tx, bucketGroups, id)
