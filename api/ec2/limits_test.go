@@ -155,7 +155,8 @@ func TestHandler_BodyTooLarge_SDK(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := ec2.New(ec2.Options{
-		Region: testRegion, BaseEndpoint: aws.String(srv.URL), Retryer: aws.NopRetryer{},
+		HTTPClient: loopbackClient,
+		Region:     testRegion, BaseEndpoint: aws.String(srv.URL), Retryer: aws.NopRetryer{},
 		Credentials: credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 	})
 
@@ -258,7 +259,8 @@ func TestHandler_Throttle_SDK(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := ec2.New(ec2.Options{
-		Region: testRegion, BaseEndpoint: aws.String(srv.URL), Retryer: aws.NopRetryer{},
+		HTTPClient: loopbackClient,
+		Region:     testRegion, BaseEndpoint: aws.String(srv.URL), Retryer: aws.NopRetryer{},
 		Credentials: credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 	})
 	ctx := context.Background()

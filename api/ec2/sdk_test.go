@@ -23,6 +23,7 @@ func newSDKClient(t *testing.T, fake *fakeService) *ec2.Client {
 	srv := httptest.NewServer(newTestHandler(t, fake))
 	t.Cleanup(srv.Close)
 	return ec2.New(ec2.Options{
+		HTTPClient:   loopbackClient,
 		Region:       testRegion,
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
@@ -287,7 +288,8 @@ func TestSDK_Errors(t *testing.T) {
 		srv := httptest.NewServer(newTestHandler(t, newFake()))
 		defer srv.Close()
 		client := ec2.New(ec2.Options{
-			Region: testRegion, BaseEndpoint: aws.String(srv.URL), Retryer: aws.NopRetryer{},
+			HTTPClient: loopbackClient,
+			Region:     testRegion, BaseEndpoint: aws.String(srv.URL), Retryer: aws.NopRetryer{},
 			Credentials: credentials.NewStaticCredentialsProvider(testKey, "wrong", ""),
 		})
 		_, err := client.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})

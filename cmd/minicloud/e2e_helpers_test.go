@@ -80,6 +80,7 @@ func testLogger() *slog.Logger {
 // newClient returns an aws-sdk-go-v2 EC2 client for endpoint.
 func newClient(endpoint, key, secret string) *ec2.Client {
 	return ec2.New(ec2.Options{
+		HTTPClient:   loopbackClient,
 		BaseEndpoint: aws.String(endpoint),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
