@@ -215,21 +215,20 @@ func testResize(t *testing.T, ts *testServer, id string) {
 		t.Errorf("userData attribute: %v %v", err, attr)
 	}
 
-	// The controller rewrites the .vmx while the VM is off.
+	// The controller rewrites the .vmx while the VM is off: once for each
+	// change, or once for both.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		v := ts.vmx(id)
 		cpus, _ := v.Get("numvcpus")
 		mem, _ := v.Get("memSize")
-		if cpus == "2" && mem == "8192" {
-			got, enc := guestinfo(t, v, "guestinfo.userdata")
-			if got != big || enc != "gzip+base64" {
-				t.Errorf("guestinfo.userdata after the change: %d bytes, %s", len(got), enc)
-			}
+		got, enc := guestinfo(t, v, "guestinfo.userdata")
+		if cpus == "2" && mem == "8192" && got == big && enc == "gzip+base64" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf(".vmx has numvcpus %s, memSize %s; want 2 and 8192", cpus, mem)
+			t.Fatalf(".vmx has numvcpus %s, memSize %s, user data of %d bytes in %s; "+
+				"want 2, 8192 and %d bytes in gzip+base64", cpus, mem, len(got), enc, len(big))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -18,11 +18,11 @@ const (
 
 // EC2 error codes about key pairs.
 const (
-	ErrCodeInvalidKeyPairNotFound  = "InvalidKeyPair.NotFound"
-	ErrCodeInvalidKeyPairDuplicate = "InvalidKeyPair.Duplicate"
-	ErrCodeInvalidKeyPairFormat    = "InvalidKeyPair.Format"
-	ErrCodeInvalidKeyFormat        = "InvalidKey.Format"
-	ErrCodeInvalidKeyPairIDMalform = "InvalidKeyPairId.Malformed"
+	ErrCodeInvalidKeyPairNotFound    = "InvalidKeyPair.NotFound"
+	ErrCodeInvalidKeyPairDuplicate   = "InvalidKeyPair.Duplicate"
+	ErrCodeInvalidKeyPairFormat      = "InvalidKeyPair.Format"
+	ErrCodeInvalidKeyFormat          = "InvalidKey.Format"
+	ErrCodeInvalidKeyPairIDMalformed = "InvalidKeyPairId.Malformed"
 )
 
 // KeyPair is an SSH key pair whose public half minicloud keeps and puts

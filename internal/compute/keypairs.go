@@ -244,7 +244,7 @@ func (s *Service) DescribeKeyPairs(ctx context.Context, in *cloud.DescribeKeyPai
 	}
 	for _, id := range in.KeyPairIDs {
 		if !cloud.ValidID(cloud.PrefixKeyPair, id) {
-			return nil, cloud.Errorf(cloud.ErrCodeInvalidKeyPairIDMalform,
+			return nil, cloud.Errorf(cloud.ErrCodeInvalidKeyPairIDMalformed,
 				"Invalid id: \"%s\" (expecting \"key-...\")", id)
 		}
 	}
@@ -299,7 +299,7 @@ func (s *Service) DeleteKeyPair(ctx context.Context, in *cloud.DeleteKeyPairInpu
 		return nil, cloud.MissingParameter("KeyName or KeyPairId")
 	}
 	if in.KeyPairID != "" && !cloud.ValidID(cloud.PrefixKeyPair, in.KeyPairID) {
-		return nil, cloud.Errorf(cloud.ErrCodeInvalidKeyPairIDMalform,
+		return nil, cloud.Errorf(cloud.ErrCodeInvalidKeyPairIDMalformed,
 			"Invalid id: \"%s\" (expecting \"key-...\")", in.KeyPairID)
 	}
 	all, err := s.ownKeyPairs(ctx)

@@ -199,7 +199,7 @@ func TestService_DescribeKeyPairs(t *testing.T) {
 		{"ErrIDNotFound", cloud.DescribeKeyPairsInput{KeyPairIDs: []string{"key-0000000000000dead"}},
 			cloud.ErrCodeInvalidKeyPairNotFound},
 		{"ErrIDMalformed", cloud.DescribeKeyPairsInput{KeyPairIDs: []string{"key-x"}},
-			cloud.ErrCodeInvalidKeyPairIDMalform},
+			cloud.ErrCodeInvalidKeyPairIDMalformed},
 		{"ErrFilter", cloud.DescribeKeyPairsInput{Filters: []cloud.Filter{
 			{Name: "colour", Values: []string{"red"}}}}, cloud.ErrCodeInvalidParameterValue},
 	} {
@@ -245,7 +245,7 @@ func TestService_DeleteKeyPair(t *testing.T) {
 		t.Errorf("second delete: %+v, %v", got, err)
 	}
 	_, err = e.svc.DeleteKeyPair(ctx, &cloud.DeleteKeyPairInput{KeyPairID: "key-zz"})
-	wantCode(t, err, cloud.ErrCodeInvalidKeyPairIDMalform)
+	wantCode(t, err, cloud.ErrCodeInvalidKeyPairIDMalformed)
 
 	// RunInstances no longer finds it.
 	_, err = e.svc.RunInstances(ctx, &cloud.RunInstancesInput{ImageID: e.imageID(),
