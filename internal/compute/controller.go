@@ -106,7 +106,8 @@ type worker struct {
 	ready   bool             // the host answered its last probe
 	blind   int              // observations failed in a row on a working connection
 	held    bool             // credentials or host key refused: no contact
-	steps   sync.WaitGroup   // the steps in flight
+	reading bool             // an observation is in flight
+	steps   sync.WaitGroup   // the steps and the observation in flight
 }
 
 // retry is an instance's backoff after a transient fault.
@@ -149,7 +150,7 @@ func (w *worker) run(ctx context.Context) {
 			w.probe(ctx)
 		case <-observe.C:
 			if w.isReady() {
-				w.observe(ctx)
+				w.observeAsync(ctx)
 			}
 		case <-w.wake:
 		}

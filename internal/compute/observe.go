@@ -16,6 +16,29 @@ var reasonVMGone = cloud.StateReason{
 	Message: "Server.InternalError: The instance's VM was removed from its host outside minicloud",
 }
 
+// observeAsync starts an observation unless one is in flight. Reading a
+// host takes seconds on a real one (every vim-cmd about one), and the
+// worker goes on starting steps meanwhile, such as the launch of an
+// instance that RunInstances just recorded, instead of waiting for it.
+func (w *worker) observeAsync(ctx context.Context) {
+	w.mu.Lock()
+	if w.reading {
+		w.mu.Unlock()
+		return
+	}
+	w.reading = true
+	w.steps.Add(1)
+	w.mu.Unlock()
+
+	go func() {
+		defer w.steps.Done()
+		w.observe(ctx)
+		w.mu.Lock()
+		w.reading = false
+		w.mu.Unlock()
+	}()
+}
+
 // observe reads the host's VMs in one command and brings the instances in
 // line with what it sees: a VM powered off or on outside minicloud, a VM
 // destroyed outside it, a guest that reported its address. VMs that look
