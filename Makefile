@@ -6,7 +6,7 @@ BIN     := bin/minicloud
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 
-.PHONY: all build run test test-deps vet fmt esxi esxi-check esxisim-cmd clean
+.PHONY: all build run test test-deps vet fmt esxi esxi-check esxisim-cmd bench bench-go clean
 
 all: build
 
@@ -19,9 +19,22 @@ run: build
 
 # Everything the tests need, then every test with the race detector. As
 # root, the driver's OpenSSH run (sshd and busybox) must not be skipped.
-test: test-deps vet esxi-check
+test: test-deps vet esxi-check bench-go
 	MINICLOUD_OPENSSH=$$([ "$$(id -u)" = 0 ] && echo require) \
 		$(GO) test -race -count=1 -timeout 12m ./...
+
+# Every Go benchmark once, so that none stops compiling or running
+# unnoticed; the figures mean nothing at one iteration. make test runs
+# it before the tests.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count=1 ./...
+
+# minicloud's performance figures (docs/performance.md): the EC2 API
+# against moto and a bare HTTP server, launches on simulated hosts,
+# start-up and memory. Takes several minutes; the JSON report goes to
+# bin/bench.json.
+bench: build
+	./$(BIN) bench -json bin/bench.json
 
 # A static linux/amd64 minicloud to copy onto an ESXi host and run there
 # (see docs/esxi-on-host.md): no cgo, so it needs no C library.
