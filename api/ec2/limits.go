@@ -1,7 +1,6 @@
 package ec2
 
 import (
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/minicloud/minicloud/internal/cloud"
@@ -30,8 +29,8 @@ const codeFilterLimitExceeded = "FilterLimitExceeded"
 // tooManyMembers reports a list longer than maxListMembers.
 func tooManyMembers(prefix string) *cloud.Error {
 	return cloud.Errorf(cloud.ErrCodeInvalidParameterValue,
-		"The request lists more than %s members of %s; the maximum is %s.",
-		strconv.Itoa(maxListMembers), prefix, strconv.Itoa(maxListMembers))
+		"The request lists more than %d members of %s; the maximum is %d.",
+		maxListMembers, prefix, maxListMembers)
 }
 
 // checkFilterValues adds the values of one filter to *count, the values
