@@ -121,8 +121,9 @@ func (db *DB) ScanInstances(after string, fn func(*cloud.Instance) bool) error {
 				k, v = c.Next()
 			}
 		}
+		cache := cacheOf(tx)
 		for ; k != nil; k, v = c.Next() {
-			inst, err := decodeInstance(k, v)
+			inst, err := cache.decode(k, v)
 			if err != nil {
 				return err
 			}
@@ -225,6 +226,7 @@ func (db *DB) DeleteInstances(ids []string) error {
 			if err := b.Delete([]byte(id)); err != nil {
 				return err
 			}
+			cacheOf(tx).forget(id)
 		}
 		return nil
 	})
@@ -236,7 +238,7 @@ func getInstance(tx *bolt.Tx, id string) (*cloud.Instance, error) {
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	return decodeInstance([]byte(id), v)
+	return cacheOf(tx).decode([]byte(id), v)
 }
 
 // putInstance writes inst and its host index entry in tx.
@@ -248,6 +250,7 @@ func putInstance(tx *bolt.Tx, inst *cloud.Instance) error {
 	if err := tx.Bucket(bucketInstances).Put([]byte(inst.ID), v); err != nil {
 		return err
 	}
+	cacheOf(tx).remember(inst.ID, v, inst)
 	if inst.Host == "" {
 		return nil
 	}

@@ -101,11 +101,16 @@ func Open(path string, opts Options) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
+	caches.Store(bdb, newInstanceCache())
 	return db, nil
 }
 
 // Close closes the file. Transactions in progress finish first.
-func (db *DB) Close() error { return db.bolt.Close() }
+func (db *DB) Close() error {
+	err := db.bolt.Close()
+	caches.Delete(db.bolt)
+	return err
+}
 
 // Path returns the file's path.
 func (db *DB) Path() string { return db.path }
