@@ -59,9 +59,22 @@ type Image struct {
 	// Job is the controller's work on an image it is making or
 	// removing; nil when there is none.
 	Job *ImageJob `json:",omitempty"`
+	// AccountTags holds the tags other accounts put on the image: as on
+	// EC2, a tag on an image someone else owns is seen only by the
+	// account that added it. Tags are the owner's.
+	AccountTags map[string]Tags `json:",omitempty"`
 	// Deregistered is when DeregisterImage was called; the record stays,
 	// hidden, while instances launched from it may still need it.
 	Deregistered time.Time `json:",omitzero"`
+}
+
+// TagsFor returns the tags the account sees on img: the owner's own, or
+// those the account added to an image it does not own.
+func (img *Image) TagsFor(account string) Tags {
+	if img.OwnedBy(account) {
+		return img.Tags
+	}
+	return img.AccountTags[account]
 }
 
 // OwnedBy reports whether the account owns img. Images with an owner
@@ -82,6 +95,12 @@ func (img *Image) Clone() *Image {
 	if img.Job != nil {
 		j := *img.Job
 		c.Job = &j
+	}
+	if img.AccountTags != nil {
+		c.AccountTags = make(map[string]Tags, len(img.AccountTags))
+		for a, t := range img.AccountTags {
+			c.AccountTags[a] = t.Clone()
+		}
 	}
 	return &c
 }

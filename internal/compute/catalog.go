@@ -115,6 +115,12 @@ func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesIn
 		if img.State == cloud.ImageDeregistered || !img.Public && img.OwnerID != who.AccountID {
 			continue
 		}
+
+		// The caller sees its own tags on an image it does not own.
+		if !img.OwnedBy(who.AccountID) {
+			img = img.Clone()
+			img.Tags, img.AccountTags = img.AccountTags[who.AccountID], nil
+		}
 		if len(wanted) > 0 && !wanted[img.ID] {
 			continue
 		}

@@ -316,8 +316,9 @@ func (s *Service) CopyImage(ctx context.Context, in *cloud.CopyImageInput) (stri
 	img.Location, img.Host, img.Managed, img.StateReason = "", "", true, nil
 	img.Job = &cloud.ImageJob{Source: src.Location, Host: src.Host}
 	img.Tags = nil
-	if in.CopyImageTags && src.OwnedBy(who.AccountID) {
-		img.Tags = src.Tags.Clone()
+	img.AccountTags = nil
+	if in.CopyImageTags {
+		img.Tags = src.TagsFor(who.AccountID).Clone()
 	}
 	for k, v := range tags {
 		if img.Tags == nil {

@@ -549,13 +549,26 @@ func TestService_TagsEverywhere(t *testing.T) {
 		err = e.svc.CreateTags(ctx, &cloud.CreateTagsInput{ResourceIDs: []string{"igw-0123456789abcdef0"}, Tags: tag})
 		wantCode(t, err, cloud.ErrCodeInvalidID)
 
-		// Another account sees none of them.
-		err = e.svc.CreateTags(asAccount("210987654321"), &cloud.CreateTagsInput{ResourceIDs: []string{vpcs[0].ID}, Tags: tag})
+		// Another account sees none of them, not even those on the
+		// public image: its tags there are its own.
+		other := asAccount("210987654321")
+		err = e.svc.CreateTags(other, &cloud.CreateTagsInput{ResourceIDs: []string{vpcs[0].ID}, Tags: tag})
 		wantCode(t, err, cloud.ErrCodeInvalidVPCIDNotFound)
-		other, err := e.svc.DescribeTags(asAccount("210987654321"), &cloud.DescribeTagsInput{
-			Filters: []cloud.Filter{{Name: "key", Values: []string{"env"}}}})
-		if err != nil || len(other.Tags) != 1 || other.Tags[0].ResourceType != "image" {
-			t.Errorf("another account sees %+v, %v; want only the public image's tag", other, err)
+		seen, err := e.svc.DescribeTags(other, &cloud.DescribeTagsInput{})
+		if err != nil || len(seen.Tags) != 0 {
+			t.Errorf("another account sees %+v, %v", seen, err)
+		}
+		err = e.svc.CreateTags(other, &cloud.CreateTagsInput{ResourceIDs: []string{e.imageID()},
+			Tags: []cloud.Tag{{Key: "env", Value: "theirs"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ctx, want := range map[context.Context]string{ctx: "lab", other: "theirs"} {
+			imgs, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{Filters: []cloud.Filter{
+				{Name: "tag:env", Values: []string{want}}}})
+			if err != nil || len(imgs) != 1 || imgs[0].Tags["env"] != want || len(imgs[0].Tags) != 1 {
+				t.Errorf("image tagged env=%s: %+v, %v", want, imgs, err)
+			}
 		}
 
 		// A dry run changes nothing.

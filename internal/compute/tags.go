@@ -188,13 +188,13 @@ func (s *Service) changeTags(ctx context.Context, dryRun bool, ids []string,
 	if _, err := s.defaultNetwork(who.AccountID); err != nil {
 		return err
 	}
-	visible := func(v any) bool { return s.taggable(who.AccountID, v) }
+	slot := func(v any) (store.TagSlot, bool) { return s.tagSlot(who.AccountID, v) }
 
 	// A dry run stops after the existence check, by failing the edit.
 	if dryRun {
 		edit = func(cloud.Tags) (cloud.Tags, error) { return nil, cloud.ErrDryRun }
 	}
-	err := s.store.UpdateTags(ids, visible, edit)
+	err := s.store.UpdateTags(ids, slot, edit)
 	var missing *store.MissingError
 	if errors.As(err, &missing) {
 		k, _ := kindOf(missing.IDs[0])
@@ -209,24 +209,49 @@ func (s *Service) changeTags(ctx context.Context, dryRun bool, ids []string,
 	return err
 }
 
-// taggable reports whether the account may tag the stored resource v: its
-// own resources, and images it can see.
-func (s *Service) taggable(account string, v any) bool {
+// tagSlot returns where the account's tags on the stored resource v are,
+// or false when the account may not tag it. An account tags its own
+// resources, and images it can see: on an image it does not own, its tags
+// are its own, seen by no one else, as on EC2.
+func (s *Service) tagSlot(account string, v any) (store.TagSlot, bool) {
+	field := func(t *cloud.Tags, ok bool) (store.TagSlot, bool) {
+		return store.TagSlot{
+			Get: func() cloud.Tags { return *t },
+			Set: func(tags cloud.Tags) { *t = tags },
+		}, ok
+	}
 	switch r := v.(type) {
 	case *cloud.Instance:
-		return r.OwnerID == account && s.visible(r)
+		return field(&r.Tags, r.OwnerID == account && s.visible(r))
 	case *cloud.Image:
-		return r.State != cloud.ImageDeregistered && (r.Public || r.OwnerID == account)
+		if r.State == cloud.ImageDeregistered || !r.Public && !r.OwnedBy(account) {
+			return store.TagSlot{}, false
+		}
+		if r.OwnedBy(account) {
+			return field(&r.Tags, true)
+		}
+		return store.TagSlot{
+			Get: func() cloud.Tags { return r.AccountTags[account] },
+			Set: func(tags cloud.Tags) {
+				if r.AccountTags == nil {
+					r.AccountTags = map[string]cloud.Tags{}
+				}
+				r.AccountTags[account] = tags
+				if len(tags) == 0 {
+					delete(r.AccountTags, account)
+				}
+			},
+		}, true
 	case *cloud.VPC:
-		return r.OwnerID == account
+		return field(&r.Tags, r.OwnerID == account)
 	case *cloud.Subnet:
-		return r.OwnerID == account
+		return field(&r.Tags, r.OwnerID == account)
 	case *cloud.SecurityGroup:
-		return r.OwnerID == account
+		return field(&r.Tags, r.OwnerID == account)
 	case *cloud.KeyPair:
-		return r.OwnerID == account
+		return field(&r.Tags, r.OwnerID == account)
 	}
-	return false
+	return store.TagSlot{}, false
 }
 
 // tagFilters are the DescribeTags filter names.
@@ -257,11 +282,12 @@ func (s *Service) DescribeTags(ctx context.Context,
 
 	// Gather every tag, in a stable order.
 	var all []cloud.TagDescription
-	add := func(v any, id, kind string, tags cloud.Tags) {
-		if len(tags) == 0 || !s.taggable(who.AccountID, v) {
+	add := func(v any, id, kind string) {
+		slot, ok := s.tagSlot(who.AccountID, v)
+		if !ok {
 			return
 		}
-		for _, t := range tags.Sorted() {
+		for _, t := range slot.Get().Sorted() {
 			d := cloud.TagDescription{ResourceID: id, ResourceType: kind, Key: t.Key, Value: t.Value}
 			if match(d) {
 				all = append(all, d)
@@ -285,9 +311,9 @@ func (s *Service) DescribeTags(ctx context.Context,
 }
 
 // eachTagged calls add with every stored resource that can carry tags.
-func (s *Service) eachTagged(add func(v any, id, kind string, tags cloud.Tags)) error {
+func (s *Service) eachTagged(add func(v any, id, kind string)) error {
 	err := s.store.ScanInstances("", func(inst *cloud.Instance) bool {
-		add(inst, inst.ID, "instance", inst.Tags)
+		add(inst, inst.ID, "instance")
 		return true
 	})
 	if err != nil {
@@ -298,35 +324,35 @@ func (s *Service) eachTagged(add func(v any, id, kind string, tags cloud.Tags)) 
 		return err
 	}
 	for _, r := range imgs {
-		add(r, r.ID, "image", r.Tags)
+		add(r, r.ID, "image")
 	}
 	vpcs, err := s.store.VPCs()
 	if err != nil {
 		return err
 	}
 	for _, r := range vpcs {
-		add(r, r.ID, "vpc", r.Tags)
+		add(r, r.ID, "vpc")
 	}
 	subnets, err := s.store.Subnets()
 	if err != nil {
 		return err
 	}
 	for _, r := range subnets {
-		add(r, r.ID, "subnet", r.Tags)
+		add(r, r.ID, "subnet")
 	}
 	groups, err := s.store.SecurityGroups()
 	if err != nil {
 		return err
 	}
 	for _, r := range groups {
-		add(r, r.ID, "security-group", r.Tags)
+		add(r, r.ID, "security-group")
 	}
 	keys, err := s.store.KeyPairs()
 	if err != nil {
 		return err
 	}
 	for _, r := range keys {
-		add(r, r.ID, "key-pair", r.Tags)
+		add(r, r.ID, "key-pair")
 	}
 	return nil
 }

@@ -25,7 +25,8 @@ type NetworkStore interface {
 	CreateSecurityGroup(g *cloud.SecurityGroup) error
 	UpdateSecurityGroup(id string, fn func(*cloud.SecurityGroup) error) (*cloud.SecurityGroup, error)
 	DeleteSecurityGroup(id string, check func(*cloud.SecurityGroup) error) error
-	UpdateTags(ids []string, visible func(any) bool, edit func(cloud.Tags) (cloud.Tags, error)) error
+	UpdateTags(ids []string, slot func(any) (store.TagSlot, bool),
+		edit func(cloud.Tags) (cloud.Tags, error)) error
 }
 
 // networks caches each account's default network, which is made once and

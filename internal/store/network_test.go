@@ -138,12 +138,21 @@ func TestDB_UpdateTags(t *testing.T) {
 	if _, err := db.CreateInstances([]*cloud.Instance{newInstance("i-1", "esxi-1")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	mine := func(v any) bool {
+	mine := func(v any) (store.TagSlot, bool) {
+		var tags *cloud.Tags
+		ok := true
 		switch r := v.(type) {
 		case *cloud.SecurityGroup:
-			return r.OwnerID == "111"
+			tags, ok = &r.Tags, r.OwnerID == "111"
+		case *cloud.Image:
+			tags = &r.Tags
+		case *cloud.Instance:
+			tags = &r.Tags
+		default:
+			return store.TagSlot{}, false
 		}
-		return true
+		return store.TagSlot{Get: func() cloud.Tags { return *tags },
+			Set: func(t cloud.Tags) { *tags = t }}, ok
 	}
 	add := func(tags cloud.Tags) (cloud.Tags, error) {
 		if tags == nil {

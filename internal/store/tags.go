@@ -8,6 +8,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// TagSlot reads and writes the tags a caller sees on one resource: most
+// resources have one set of tags, but an image has one per account.
+type TagSlot struct {
+	Get func() cloud.Tags
+	Set func(cloud.Tags)
+}
+
 // taggedBuckets maps the id prefix of each kind of resource that keeps
 // tags, other than instances, to its bucket.
 var taggedBuckets = map[string][]byte{
@@ -19,18 +26,19 @@ var taggedBuckets = map[string][]byte{
 }
 
 // UpdateTags applies edit to the tags of every resource in ids, each found
-// by its id's prefix, in one transaction. visible is shown each resource
-// (a *cloud.Instance, *cloud.Image, *cloud.VPC, *cloud.Subnet,
-// *cloud.SecurityGroup or *cloud.KeyPair) and may refuse it. If any id is
-// missing or refused it returns a *MissingError listing them, and if edit
-// fails its error; either way nothing is written.
-func (db *DB) UpdateTags(ids []string, visible func(any) bool,
+// by its id's prefix, in one transaction. slot is shown each resource (a
+// *cloud.Instance, *cloud.Image, *cloud.VPC, *cloud.Subnet,
+// *cloud.SecurityGroup or *cloud.KeyPair) and returns where its tags are,
+// or false to treat it as missing. If any id is missing it returns a
+// *MissingError listing them, and if edit fails its error; either way
+// nothing is written.
+func (db *DB) UpdateTags(ids []string, slot func(any) (TagSlot, bool),
 	edit func(cloud.Tags) (cloud.Tags, error),
 ) error {
 	return db.bolt.Batch(func(tx *bolt.Tx) error {
 		var missing []string
 		for _, id := range ids {
-			err := updateTags(tx, id, visible, edit)
+			err := updateTags(tx, id, slot, edit)
 			if errors.Is(err, ErrNotFound) {
 				missing = append(missing, id)
 				continue
@@ -47,7 +55,7 @@ func (db *DB) UpdateTags(ids []string, visible func(any) bool,
 }
 
 // updateTags edits the tags of one resource in tx.
-func updateTags(tx *bolt.Tx, id string, visible func(any) bool,
+func updateTags(tx *bolt.Tx, id string, slot func(any) (TagSlot, bool),
 	edit func(cloud.Tags) (cloud.Tags, error),
 ) error {
 	if strings.HasPrefix(id, cloud.PrefixInstance) {
@@ -55,34 +63,30 @@ func updateTags(tx *bolt.Tx, id string, visible func(any) bool,
 		if err != nil {
 			return err
 		}
-		if !visible(inst) {
-			return ErrNotFound
-		}
-		if inst.Tags, err = edit(inst.Tags); err != nil {
+		if err := editSlot(inst, slot, edit); err != nil {
 			return err
 		}
 		return putInstance(tx, inst)
 	}
-	switch prefix, _, _ := strings.Cut(id, "-"); prefix + "-" {
+	prefix, _, _ := strings.Cut(id, "-")
+	switch prefix + "-" {
 	case cloud.PrefixImage:
-		return editTags[cloud.Image](tx, id, visible, edit, func(v *cloud.Image) *cloud.Tags { return &v.Tags })
+		return editTags[cloud.Image](tx, id, slot, edit)
 	case cloud.PrefixVPC:
-		return editTags[cloud.VPC](tx, id, visible, edit, func(v *cloud.VPC) *cloud.Tags { return &v.Tags })
+		return editTags[cloud.VPC](tx, id, slot, edit)
 	case cloud.PrefixSubnet:
-		return editTags[cloud.Subnet](tx, id, visible, edit, func(v *cloud.Subnet) *cloud.Tags { return &v.Tags })
+		return editTags[cloud.Subnet](tx, id, slot, edit)
 	case cloud.PrefixSecurityGroup:
-		return editTags[cloud.SecurityGroup](tx, id, visible, edit,
-			func(v *cloud.SecurityGroup) *cloud.Tags { return &v.Tags })
+		return editTags[cloud.SecurityGroup](tx, id, slot, edit)
 	case cloud.PrefixKeyPair:
-		return editTags[cloud.KeyPair](tx, id, visible, edit, func(v *cloud.KeyPair) *cloud.Tags { return &v.Tags })
+		return editTags[cloud.KeyPair](tx, id, slot, edit)
 	}
 	return ErrNotFound
 }
 
-// editTags edits the tags of the record id of type T, whose tags tagsOf
-// points at.
-func editTags[T any](tx *bolt.Tx, id string, visible func(any) bool,
-	edit func(cloud.Tags) (cloud.Tags, error), tagsOf func(*T) *cloud.Tags,
+// editTags edits the tags of the record id of type T in its bucket.
+func editTags[T any](tx *bolt.Tx, id string, slot func(any) (TagSlot, bool),
+	edit func(cloud.Tags) (cloud.Tags, error),
 ) error {
 	prefix, _, _ := strings.Cut(id, "-")
 	bucket := taggedBuckets[prefix+"-"]
@@ -90,12 +94,22 @@ func editTags[T any](tx *bolt.Tx, id string, visible func(any) bool,
 	if err != nil {
 		return err
 	}
-	if !visible(v) {
-		return ErrNotFound
-	}
-	tags := tagsOf(v)
-	if *tags, err = edit(*tags); err != nil {
+	if err := editSlot(v, slot, edit); err != nil {
 		return err
 	}
 	return putJSON(tx, bucket, id, v)
+}
+
+// editSlot applies edit to the tags slot finds on v.
+func editSlot(v any, slot func(any) (TagSlot, bool), edit func(cloud.Tags) (cloud.Tags, error)) error {
+	s, ok := slot(v)
+	if !ok {
+		return ErrNotFound
+	}
+	tags, err := edit(s.Get())
+	if err != nil {
+		return err
+	}
+	s.Set(tags)
+	return nil
 }
