@@ -8,6 +8,7 @@ package scheduler
 
 import (
 	"container/heap"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -111,46 +112,96 @@ func (e *CapacityError) Error() string {
 // vCPU still free, counting the instances placed before it. It returns a
 // *CapacityError when fewer than req.Min fit; the plan then places nothing.
 func Place(hosts []Host, req Request, opts Options) (Plan, error) {
-	ratio := opts.CPUOvercommit
-	if ratio <= 0 {
-		ratio = DefaultCPUOvercommit
-	}
 	if req.Max == 1 {
-		return placeOne(hosts, req, ratio)
+		return placeOne(hosts, req, overcommit(opts))
 	}
+	return NewPlacer(hosts, req, opts).Place(req.Min, req.Max)
+}
 
-	// Filter: keep the hosts that could take one instance.
-	var plan Plan
-	q := make(candidates, 0, len(hosts))
+// overcommit returns the vCPU to thread ratio opts asks for.
+func overcommit(opts Options) float64 {
+	if opts.CPUOvercommit <= 0 {
+		return DefaultCPUOvercommit
+	}
+	return opts.CPUOvercommit
+}
+
+// Placer places instances of one request over the same hosts call after
+// call, as a burst of RunInstances calls does, keeping the hosts ordered
+// by the room they have left in between: its first call passes over
+// every host, each later one costs a heap update. Its plans are the ones
+// Place gives with each host's use updated by the placements before.
+//
+// A Placer knows the hosts only as they were when it was made: once they
+// change otherwise (an instance stops, a host goes away), or after a call
+// returns an error, it must be replaced.
+type Placer struct {
+	req      Request
+	q        candidates  // the hosts that can take one more, best first
+	rejected []Rejection // the others, in host name order
+	spent    bool        // a call failed: the placer must be replaced
+}
+
+// NewPlacer sorts out hosts for instances of req's size, zone and image;
+// req.Min and req.Max are ignored.
+func NewPlacer(hosts []Host, req Request, opts Options) *Placer {
+	ratio := overcommit(opts)
+	p := &Placer{req: req, q: make(candidates, 0, len(hosts))}
 	for i := range hosts {
 		h := &hosts[i]
 		c := newCandidate(h, ratio)
 		if reason := filter(h, &c, req); reason != "" {
-			plan.Rejected = append(plan.Rejected, Rejection{h.Name, reason})
+			p.rejected = append(p.rejected, Rejection{h.Name, reason})
 			continue
 		}
 		c.scoreAfter(req)
-		q = append(q, c)
+		p.q = append(p.q, c)
 	}
-	heap.Init(&q)
+	heap.Init(&p.q)
+	slices.SortFunc(p.rejected, byHost)
+	return p
+}
 
-	// Place one instance at a time on the host with the most room left.
-	for len(plan.Hosts) < req.Max && q.Len() > 0 {
-		c := &q[0]
-		c.cpuUsed += req.VCPUs
-		c.memUsed += req.MemoryMiB
+// Place places between min and max instances, each on the host with the
+// most room left. It returns a *CapacityError when fewer than min fit;
+// the placer is then spent.
+func (p *Placer) Place(min, max int) (Plan, error) {
+	if p.spent {
+		return Plan{}, errors.New("scheduler: placer used after a failed placement")
+	}
+	var plan Plan
+	for len(plan.Hosts) < max && p.q.Len() > 0 {
+		c := &p.q[0]
+		c.cpuUsed += p.req.VCPUs
+		c.memUsed += p.req.MemoryMiB
 		plan.Hosts = append(plan.Hosts, c.name)
 
-		if reason := c.fits(req); reason != "" {
-			plan.Rejected = append(plan.Rejected, Rejection{c.name, reason})
-			heap.Pop(&q)
+		if reason := c.fits(p.req); reason != "" {
+			p.reject(Rejection{c.name, reason})
+			heap.Pop(&p.q)
 			continue
 		}
-		c.scoreAfter(req)
-		heap.Fix(&q, 0)
+		c.scoreAfter(p.req)
+		heap.Fix(&p.q, 0)
 	}
-	return finish(plan, req)
+	plan.Rejected = slices.Clone(p.rejected)
+	if len(plan.Hosts) < min {
+		p.spent = true
+		return Plan{Rejected: plan.Rejected}, &CapacityError{
+			Wanted: min, Placed: len(plan.Hosts), Rejected: plan.Rejected,
+		}
+	}
+	return plan, nil
 }
+
+// reject adds r to the rejections, in host name order.
+func (p *Placer) reject(r Rejection) {
+	i, _ := slices.BinarySearchFunc(p.rejected, r, byHost)
+	p.rejected = slices.Insert(p.rejected, i, r)
+}
+
+// byHost orders rejections by host name.
+func byHost(a, b Rejection) int { return strings.Compare(a.Host, b.Host) }
 
 // placeOne is Place for a single instance, the request RunInstances makes
 // most often: one pass over the hosts that keeps only the best so far, so
@@ -187,9 +238,7 @@ func placeOne(hosts []Host, req Request, ratio float64) (Plan, error) {
 // finish sorts the rejections by host name and turns a plan short of
 // req.Min into a *CapacityError.
 func finish(plan Plan, req Request) (Plan, error) {
-	slices.SortFunc(plan.Rejected, func(a, b Rejection) int {
-		return strings.Compare(a.Host, b.Host)
-	})
+	slices.SortFunc(plan.Rejected, byHost)
 	if len(plan.Hosts) < req.Min {
 		return Plan{Rejected: plan.Rejected}, &CapacityError{
 			Wanted: req.Min, Placed: len(plan.Hosts), Rejected: plan.Rejected,
