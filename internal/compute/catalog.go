@@ -56,7 +56,9 @@ func (s *Service) EnsureImages(configs []ImageConfig) error {
 	}
 	known := map[string]bool{}
 	for _, img := range imgs {
-		known[img.Location] = true
+		if img.OwnerAlias == cloud.OwnerAliasMinicloud {
+			known[img.Location] = true
+		}
 	}
 	for _, c := range configs {
 		if known[c.Location] {

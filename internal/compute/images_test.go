@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/cloud"
+	"github.com/minicloud/minicloud/internal/compute"
 )
 
 // image returns the stored image.
@@ -394,4 +395,39 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestService_EnsureImagesBesideRegistered configures a template a user
+// registered first: minicloud still offers its own image of it.
+func TestService_EnsureImagesBesideRegistered(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	const location = "[datastore1] templates/debian-12/debian-12.vmdk"
+	if _, err := e.svc.RegisterImage(context.Background(), &cloud.RegisterImageInput{
+		Name: "users-debian", ImageLocation: "[datastore1] templates/tmpl2/tmpl2.vmdk"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RegisterImage(context.Background(), &cloud.RegisterImageInput{
+		Name: "also-debian", ImageLocation: location}); err != nil {
+		t.Fatal(err)
+	}
+	err := e.svc.EnsureImages([]compute.ImageConfig{
+		{Name: "debian-12", Location: location},
+		{Name: "tmpl2", Location: "[datastore1] templates/tmpl2/tmpl2.vmdk"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := e.db.Images()
+	if err != nil {
+		t.Fatal(err)
+	}
+	offered := map[string]int{}
+	for _, img := range imgs {
+		if img.OwnerAlias == cloud.OwnerAliasMinicloud {
+			offered[img.Location]++
+		}
+	}
+	if offered[location] != 1 || offered["[datastore1] templates/tmpl2/tmpl2.vmdk"] != 1 {
+		t.Errorf("minicloud's images by location: %v", offered)
+	}
 }
