@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,73 @@ func checkInstanceNetwork(t *testing.T, inst types.Instance, subnet types.Subnet
 		ni.Attachment == nil || aws.ToInt32(ni.Attachment.DeviceIndex) != 0 ||
 		len(ni.Groups) != 1 || len(ni.PrivateIpAddresses) != 1 || !aws.ToBool(ni.PrivateIpAddresses[0].Primary) {
 		t.Errorf("network interface = %+v", ni)
+	}
+}
+
+// TestE2E_NetworkMistakes sends the image and network actions requests a
+// client gets wrong: every one is answered with a client error and EC2's
+// code, never a server error.
+func TestE2E_NetworkMistakes(t *testing.T) {
+	ts := openServer(t, serverOptions{})
+	tests := []struct {
+		action string
+		form   url.Values
+		code   string
+	}{
+		{"CreateSecurityGroup", url.Values{"GroupName": {"x"}}, "MissingParameter"},
+		{"CreateSecurityGroup", url.Values{"GroupName": {strings.Repeat("x", 256)}, "GroupDescription": {"d"}},
+			"InvalidParameterValue"},
+		{"DeleteSecurityGroup", url.Values{}, "MissingParameter"},
+		{"DeleteSecurityGroup", url.Values{"GroupId": {"sg-"}}, "InvalidGroupId.Malformed"},
+		{"AuthorizeSecurityGroupIngress", url.Values{"GroupName": {"default"},
+			"IpPermissions.1.IpProtocol": {"tcp"}, "IpPermissions.1.FromPort": {"twenty"},
+			"IpPermissions.1.ToPort": {"22"}}, "InvalidParameterValue"},
+		{"AuthorizeSecurityGroupIngress", url.Values{"GroupName": {"default"},
+			"IpPermissions.1.IpProtocol": {"-1"}, "IpPermissions.1.Groups.1.Description": {"no group"}},
+			"InvalidParameterValue"},
+		{"AuthorizeSecurityGroupIngress", url.Values{"GroupName": {"default"}, "CidrIp": {"0.0.0.0/0"},
+			"IpPermissions.1.IpProtocol": {"-1"}}, "InvalidParameterCombination"},
+		{"AuthorizeSecurityGroupIngress", url.Values{"GroupName": {"default"}, "IpProtocol": {"tcp"},
+			"FromPort": {"1"}, "ToPort": {"70000"}, "CidrIp": {"0.0.0.0/0"}}, "InvalidParameterValue"},
+		{"AuthorizeSecurityGroupIngress", url.Values{"GroupName": {"default"}, "IpProtocol": {"udp"},
+			"FromPort": {"1"}, "ToPort": {"1"}, "CidrIp": {"::/0"}}, "InvalidParameterValue"},
+		{"AuthorizeSecurityGroupEgress", url.Values{"GroupName": {"default"},
+			"IpPermissions.1.IpProtocol": {"-1"}}, "MissingParameter"},
+		{"RevokeSecurityGroupEgress", url.Values{"GroupId": {"sg-0123456789abcdef0"},
+			"SecurityGroupRuleId.1": {"sgr-x"}}, "InvalidSecurityGroupRuleId.Malformed"},
+		{"DescribeSecurityGroups", url.Values{"Filter.1.Name": {"ip-permission.colour"},
+			"Filter.1.Value.1": {"x"}}, "InvalidParameterValue"},
+		{"DescribeSecurityGroups", url.Values{"GroupId.1": {"sg-0123456789abcdef0"}, "MaxResults": {"5"}},
+			"InvalidParameterCombination"},
+		{"DescribeSubnets", url.Values{"MaxResults": {"4"}}, "InvalidParameterValue"},
+		{"DescribeVpcs", url.Values{"NextToken": {"not-a-token"}}, "InvalidNextToken"},
+		{"RunInstances", url.Values{"ImageId": {ts.imageID("debian-12")}, "MinCount": {"1"},
+			"MaxCount": {"1"}, "SubnetId": {"subnet-nothex"}}, "InvalidSubnetID.Malformed"},
+		{"RunInstances", url.Values{"ImageId": {ts.imageID("debian-12")}, "MinCount": {"1"},
+			"MaxCount": {"1"}, "NetworkInterface.1.DeviceIndex": {"1"}}, "InvalidParameterValue"},
+		{"RunInstances", url.Values{"ImageId": {ts.imageID("debian-12")}, "MinCount": {"1"},
+			"MaxCount": {"1"}, "SecurityGroupId.1": {"sg-0123456789abcdef0"},
+			"NetworkInterface.1.SecurityGroupId.1": {"sg-0123456789abcdef0"}}, "InvalidParameterCombination"},
+		{"RegisterImage", url.Values{"Name": {"lab"}, "ImageLocation": {"[datastore1] ../../etc/shadow.vmdk"}},
+			"InvalidParameterValue"},
+		{"RegisterImage", url.Values{"Name": {"lab"}, "ImageLocation": {"[datastore1] t/t.vmdk"},
+			"TagSpecification.1.ResourceType": {"instance"}}, "InvalidParameterValue"},
+		{"CreateImage", url.Values{"InstanceId": {"i-0123456789abcdef0"}, "Name": {"lab"},
+			"NoReboot": {"perhaps"}}, "InvalidParameterValue"},
+		{"CopyImage", url.Values{"SourceImageId": {"ami-x"}, "SourceRegion": {"us-east-1"}, "Name": {"c"}},
+			"InvalidAMIName.Malformed"},
+		{"DeregisterImage", url.Values{"ImageId": {"ami-0123456789abcdef0"}}, "InvalidAMIID.NotFound"},
+		{"CreateTags", url.Values{"ResourceId.1": {"vpc-0123456789abcdef0"}, "Tag.1.Key": {"k"}},
+			"InvalidVpcID.NotFound"},
+		{"DescribeTags", url.Values{"Filter.1.Name": {"resource-kind"}, "Filter.1.Value.1": {"vpc"}},
+			"InvalidParameterValue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			status, code := ts.post(t, tt.action, tt.form)
+			if status != 400 || code != tt.code {
+				t.Errorf("%v: %d %s, want 400 %s", tt.form, status, code, tt.code)
+			}
+		})
 	}
 }

@@ -88,12 +88,12 @@ func (s *Service) AuthorizeSecurityGroupRules(ctx context.Context,
 func (s *Service) RevokeSecurityGroupRules(ctx context.Context,
 	in *cloud.SecurityGroupRulesInput,
 ) (*cloud.RevokeSecurityGroupRulesOutput, error) {
-	who := caller(ctx)
-	g, err := s.ruleGroup(who.AccountID, in)
+	err := checkIDs(in.RuleIDs, cloud.PrefixSecurityGroupRule, cloud.ErrCodeInvalidRuleIDMalformed)
 	if err != nil {
 		return nil, err
 	}
-	err = checkIDs(in.RuleIDs, cloud.PrefixSecurityGroupRule, cloud.ErrCodeInvalidRuleIDMalformed)
+	who := caller(ctx)
+	g, err := s.ruleGroup(who.AccountID, in)
 	if err != nil {
 		return nil, err
 	}
