@@ -105,8 +105,12 @@ func splitMountPoint(rest string, width int) (mount, name string) {
 	if width > 0 && len(rest) >= width && (len(rest) == width || rest[width] == ' ') {
 		return strings.TrimSpace(rest[:width]), strings.TrimSpace(rest[width:])
 	}
-	mount, name, _ = strings.Cut(strings.TrimSpace(rest), " ")
-	return mount, strings.TrimSpace(name)
+	// Split at a tab as at a space, as the right-hand columns are.
+	rest = strings.TrimSpace(rest)
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		return rest[:i], strings.TrimSpace(rest[i+1:])
+	}
+	return rest, ""
 }
 
 // VMProcess is one running VM in `esxcli vm process list`.
