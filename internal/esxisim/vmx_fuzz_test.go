@@ -26,6 +26,9 @@ func FuzzSimVMX(f *testing.F) {
 	f.Add([]byte("# c\r\nnumvcpus=4\r\nNumVCPUs = \"8\"\r\nodd = \"a|zz\"\r\n"), "NUMVCPUS", "2")
 	f.Add([]byte("a = \"1\"\nno equals here\n\n b = '2' \n"), "b", "")
 	f.Fuzz(func(t *testing.T, data []byte, key, value string) {
+		// Keys are kept as first spelled: case folding is the reader's
+		// to do, and some letters (İ) do not survive a round through
+		// strings.ToLower.
 		v := parseVMX(data)
 		before := map[string]string{}
 		for _, k := range v.keys() {
@@ -33,7 +36,7 @@ func FuzzSimVMX(f *testing.F) {
 			if !ok {
 				t.Fatalf("key %q listed but not set", k)
 			}
-			before[strings.ToLower(k)] = got
+			before[k] = got
 		}
 
 		// What it writes back reads the same.
