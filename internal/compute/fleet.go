@@ -16,7 +16,24 @@ type fleet struct {
 	hosts  map[string]*hostStatus // by host name
 	allocs map[string]allocation  // by instance id: what it holds
 	order  []string               // host names, sorted
+
+	// placer placed the last instances, for placerFor; it holds while
+	// nothing but its own placements changed the hosts. Every change that
+	// bears on placement calls changedLocked, which drops it.
+	placer    *scheduler.Placer
+	placerFor placerKey
 }
+
+// placerKey is what a placer was made for: a request's size, zone and
+// image, and the options.
+type placerKey struct {
+	req  scheduler.Request // Min and Max zero
+	opts scheduler.Options
+}
+
+// changedLocked records that a host's state, capacity, images or use
+// changed, so the next placement starts from the hosts as they are.
+func (f *fleet) changedLocked() { f.placer = nil }
 
 // hostStatus is one host's entry in the fleet.
 type hostStatus struct {
@@ -69,6 +86,7 @@ func (f *fleet) setReady(host string, threads, memoryMiB int, images map[string]
 	h := f.hosts[host]
 	h.state, h.message = cloud.HostReady, ""
 	h.threads, h.memoryMiB, h.images = threads, memoryMiB, images
+	f.changedLocked()
 }
 
 // setState records that a host cannot be driven, and why.
@@ -77,6 +95,7 @@ func (f *fleet) setState(host string, state cloud.HostState, message string) {
 	defer f.mu.Unlock()
 	h := f.hosts[host]
 	h.state, h.message = state, message
+	f.changedLocked()
 }
 
 // setUnclaimed records the VMs on host that look like instances but that
@@ -102,6 +121,29 @@ func (f *fleet) place(req scheduler.Request, opts scheduler.Options, ids []strin
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
+	// A burst of RunInstances calls for the same kind of instance goes on
+	// with the last call's placer, which keeps the hosts in order: over
+	// many hosts that is a heap update instead of a pass over them all.
+	key := placerKey{req: req, opts: opts}
+	key.req.Min, key.req.Max = 0, 0
+	p := f.placer
+	if p == nil || f.placerFor != key {
+		p = scheduler.NewPlacer(f.viewsLocked(), req, opts)
+	}
+	plan, err := p.Place(req.Min, req.Max)
+	if err != nil {
+		f.changedLocked()
+		return nil, err
+	}
+	for i, host := range plan.Hosts {
+		f.setLocked(ids[i], allocation{host, req.VCPUs, req.MemoryMiB})
+	}
+	f.placer, f.placerFor = p, key
+	return plan.Hosts, nil
+}
+
+// viewsLocked returns the hosts as the scheduler sees them.
+func (f *fleet) viewsLocked() []scheduler.Host {
 	views := make([]scheduler.Host, 0, len(f.order))
 	for _, name := range f.order {
 		h := f.hosts[name]
@@ -112,14 +154,7 @@ func (f *fleet) place(req scheduler.Request, opts scheduler.Options, ids []strin
 			Images: h.images,
 		})
 	}
-	plan, err := scheduler.Place(views, req, opts)
-	if err != nil {
-		return nil, err
-	}
-	for i, host := range plan.Hosts {
-		f.setLocked(ids[i], allocation{host, req.VCPUs, req.MemoryMiB})
-	}
-	return plan.Hosts, nil
+	return views
 }
 
 // reserve makes inst hold its size on its host if the host has room,
@@ -168,7 +203,11 @@ func (f *fleet) release(ids []string) {
 }
 
 func (f *fleet) setLocked(id string, a allocation) {
+	if had, ok := f.allocs[id]; ok && had == a {
+		return // nothing changes: a controller recording a step
+	}
 	f.releaseLocked(id)
+	f.changedLocked()
 	h := f.hosts[a.host]
 	if h == nil {
 		return
@@ -185,6 +224,7 @@ func (f *fleet) releaseLocked(id string) {
 		return
 	}
 	delete(f.allocs, id)
+	f.changedLocked()
 	if h := f.hosts[a.host]; h != nil {
 		h.usedVCPUs -= a.vcpus
 		h.usedMemoryMiB -= a.memoryMiB

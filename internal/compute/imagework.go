@@ -553,6 +553,7 @@ func (f *fleet) setImage(host, id string, has bool) {
 	} else {
 		delete(h.images, id)
 	}
+	f.changedLocked()
 }
 
 // dropImage records that no host offers image id any more.
@@ -562,6 +563,7 @@ func (f *fleet) dropImage(id string) {
 	for _, h := range f.hosts {
 		delete(h.images, id)
 	}
+	f.changedLocked()
 }
 
 // hostsWithImage returns the hosts known to hold the template of image

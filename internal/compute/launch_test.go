@@ -27,7 +27,9 @@ func TestWorker_LaunchFollowsThrough(t *testing.T) {
 	e.waitState(cloud.StateRunning, ids...)
 	took := time.Since(start)
 	t.Logf("running after %v", took)
-	if took > 4500*time.Millisecond {
+	// Three seconds of host calls; waiting on the observer between them
+	// took seven. The margin is for a machine busy with other tests.
+	if took > 6*time.Second {
 		t.Errorf("running after %v, want about 3s: three host calls of a second", took)
 	}
 }
