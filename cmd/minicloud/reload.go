@@ -37,13 +37,14 @@ type hostSettings struct {
 	HostKey     string
 	Local       bool
 	MaxSessions int
+	VolumesRoot string
 }
 
 // settingsOf reads what h's connection is built from, reading the
 // password and key files as they are now.
 func settingsOf(h config.Host) (hostSettings, error) {
 	s := hostSettings{Address: h.Address, User: h.User, HostKey: h.HostKey, Local: h.Local,
-		MaxSessions: h.MaxSessions}
+		MaxSessions: h.MaxSessions, VolumesRoot: h.VolumesRoot}
 	if h.Local {
 		return s, nil
 	}
@@ -132,8 +133,9 @@ func (s *Server) reconnect(h config.Host, settings hostSettings, old *hostConn) 
 		return fmt.Errorf("host %s: %w", h.Name, err)
 	}
 	d := hypervisor.NewESXi(t, hypervisor.Options{
-		Host:   h.Name,
-		Logger: s.Logger.With("component", "driver", "host", h.Name),
+		Host:        h.Name,
+		VolumesRoot: h.VolumesRoot,
+		Logger:      s.Logger.With("component", "driver", "host", h.Name),
 	})
 	if err := s.svc.ReplaceDriver(h.Name, d); err != nil {
 		t.Close()

@@ -264,8 +264,9 @@ func (s *Server) drive(hosts []config.Host) ([]compute.HostConfig, error) {
 			return nil, err
 		}
 		d := hypervisor.NewESXi(t, hypervisor.Options{
-			Host:   h.Name,
-			Logger: s.Logger.With("component", "driver", "host", h.Name),
+			Host:        h.Name,
+			VolumesRoot: h.VolumesRoot,
+			Logger:      s.Logger.With("component", "driver", "host", h.Name),
 		})
 		out = append(out, compute.HostConfig{
 			Name: h.Name, Address: h.Address, Zone: h.Zone,

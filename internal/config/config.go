@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -91,6 +92,13 @@ type Host struct {
 	// Local marks the host minicloud itself runs on: commands run
 	// directly, without SSH.
 	Local bool `toml:"local"`
+
+	// VolumesRoot is where the host mounts its datastores: /vmfs/volumes,
+	// as on every ESXi host, when empty. A stand-in host that keeps its
+	// datastores in a folder of its own, as the simulated host's
+	// standalone commands (cmd/esxisim-cmd) under OpenSSH's sshd do,
+	// names that folder here.
+	VolumesRoot string `toml:"volumes_root"`
 }
 
 // Image is a template disk to offer as an AMI.
@@ -256,6 +264,8 @@ func (h *Host) validate() error {
 			"(read it on the host with: cat /etc/ssh/ssh_host_ed25519_key.pub)")
 	case h.Password == "" && h.PasswordFile == "" && h.KeyFile == "":
 		return errors.New("one of password, password_file or key_file is required")
+	case h.VolumesRoot != "" && !filepath.IsAbs(h.VolumesRoot):
+		return fmt.Errorf("volumes_root %q is not an absolute path", h.VolumesRoot)
 	}
 	return nil
 }

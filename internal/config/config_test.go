@@ -93,6 +93,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"ErrNoHostKey", "[[hosts]]\nname = \"a\"\naddress = \"h\"\npassword = \"p\"", "host_key is required"},
 		{"ErrNoAuth", "[[hosts]]\nname = \"a\"\naddress = \"h\"\nhost_key = \"SHA256:x\"", "password"},
 		{"ErrDuplicateHost", "[[hosts]]\nname = \"a\"\nlocal = true\n[[hosts]]\nname = \"a\"\nlocal = true", "used twice"},
+		{"ErrRelativeVolumesRoot", "[[hosts]]\nname = \"a\"\naddress = \"h\"\npassword = \"p\"\n" +
+			"host_key = \"SHA256:x\"\nvolumes_root = \"vmfs/volumes\"", "not an absolute path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
