@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonOut := fs.String("json", "", "also write the report as JSON to `file` (- for standard output)")
 	dir := fs.String("dir", "", "scratch `folder` for state files and hosts (default: a temporary one)")
 	quiet := fs.Bool("quiet", false, "do not print progress on standard error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run, "+
+		"servers and clients alike, to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +59,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if exe, err := os.Executable(); err == nil {
 			opts.ServeCommand = []string{exe, "serve"}
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := bench.Run(ctx, opts)
 	if err != nil {

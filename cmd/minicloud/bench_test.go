@@ -32,8 +32,9 @@ func TestBench_Launch(t *testing.T) {
 	}
 	rep, err := bench.Run(context.Background(), bench.Options{
 		Instances: 40, Clients: 2, Duration: 100 * time.Millisecond, APIHosts: 1, NoMoto: true,
-		Launches: []bench.LaunchSpec{{Instances: 2, Hosts: 1}},
-		Open:     openBenchServer, Dir: t.TempDir(),
+		Launches:   []bench.LaunchSpec{{Instances: 2, Hosts: 1}},
+		Placements: 100, PlacementHosts: 10,
+		Open: openBenchServer, Dir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)

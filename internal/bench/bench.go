@@ -98,6 +98,11 @@ type Options struct {
 	// --data and --listen.
 	ServeCommand []string
 
+	// Placements instances are placed one at a time over PlacementHosts
+	// hosts to time the scheduler [10000 over 1000].
+	Placements     int
+	PlacementHosts int
+
 	// Dir holds the scenarios' state files and hosts [a temporary
 	// folder, removed afterwards].
 	Dir string
@@ -130,6 +135,12 @@ func (o *Options) setDefaults() {
 			{Instances: 1, Hosts: 1, Latency: time.Second},
 			{Instances: 40, Hosts: 4, Latency: time.Second},
 		}
+	}
+	if o.Placements <= 0 {
+		o.Placements = 10000
+	}
+	if o.PlacementHosts <= 0 {
+		o.PlacementHosts = 1000
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -187,7 +198,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	// The scheduler alone.
-	if rep.Scheduler, err = placements(); err != nil {
+	if rep.Scheduler, err = placements(r.opts.Placements, r.opts.PlacementHosts); err != nil {
 		return nil, fmt.Errorf("placements: %w", err)
 	}
 	r.progress("scheduler: %d placements over %d hosts in %.1fms",

@@ -120,6 +120,29 @@ func TestNextToken(t *testing.T) {
 	}
 }
 
+func TestRawAnswer_NextToken(t *testing.T) {
+	// moto writes the token before the reservations, far from the end.
+	first := rawAnswer{
+		head: []byte("<DescribeInstancesResponse><nextToken>m1</nextToken><reservationSet>"),
+		tail: []byte("</reservationSet></DescribeInstancesResponse>"),
+	}
+	last := rawAnswer{
+		head: []byte("<DescribeInstancesResponse><reservationSet>"),
+		tail: []byte("</reservationSet><nextToken>c2</nextToken></DescribeInstancesResponse>"),
+	}
+	for _, tt := range []struct {
+		name string
+		a    rawAnswer
+		want string
+	}{{"First", first, "m1"}, {"Last", last, "c2"}, {"None", rawAnswer{}, ""}} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.a.nextToken(); got != tt.want {
+				t.Errorf("nextToken() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestTailWriter(t *testing.T) {
 	w := &tailWriter{}
 	var all []byte
@@ -199,6 +222,7 @@ func TestRun(t *testing.T) {
 	var progress bytes.Buffer
 	rep, err := Run(context.Background(), Options{
 		Instances: 60, Clients: 2, Duration: 200 * time.Millisecond, APIHosts: 2,
+		Placements: 200, PlacementHosts: 20,
 		NoMoto: true, Dir: t.TempDir(), Progress: &progress,
 	})
 	if err != nil {

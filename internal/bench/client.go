@@ -84,17 +84,26 @@ type rawClient struct {
 }
 
 // rawAnswer is what the raw client keeps of an answer: its size and its
-// last bytes, where a listing's nextToken is.
+// first and last bytes, where a listing's nextToken is (minicloud and EC2
+// put it last, moto first).
 type rawAnswer struct {
-	size int64
-	tail []byte
+	size       int64
+	head, tail []byte
+}
+
+// nextToken returns the answer's nextToken, or "".
+func (a rawAnswer) nextToken() string {
+	if t := nextToken(a.tail); t != "" {
+		return t
+	}
+	return nextToken(a.head)
 }
 
 // tailSize is how much of the end of an answer the raw client keeps.
 const tailSize = 4 << 10
 
 // call signs and sends form as a POST, reads the answer to its end and
-// returns its size and tail. An answer other than 200 is an error.
+// returns its size, head and tail. An answer other than 200 is an error.
 func (c *rawClient) call(ctx context.Context, form url.Values) (rawAnswer, error) {
 	// Sign the form as the SDK would.
 	body := form.Encode()
@@ -115,7 +124,14 @@ func (c *rawClient) call(ctx context.Context, form url.Values) (rawAnswer, error
 		return rawAnswer{}, err
 	}
 	defer resp.Body.Close()
+	head := make([]byte, tailSize)
+	h, err := io.ReadFull(resp.Body, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return rawAnswer{}, err
+	}
+	head = head[:h]
 	t := &tailWriter{}
+	t.Write(head)
 	n, err := io.Copy(t, resp.Body)
 	if err != nil {
 		return rawAnswer{}, err
@@ -124,7 +140,7 @@ func (c *rawClient) call(ctx context.Context, form url.Values) (rawAnswer, error
 		return rawAnswer{}, fmt.Errorf("%s: HTTP %d: %s", form.Get("Action"), resp.StatusCode,
 			t.bytes())
 	}
-	return rawAnswer{size: n, tail: t.bytes()}, nil
+	return rawAnswer{size: int64(h) + n, head: head, tail: t.bytes()}, nil
 }
 
 // tailWriter keeps the last tailSize bytes written to it.

@@ -241,7 +241,7 @@ func listRaw(ctx context.Context, ep *endpoint, want int) (int64, error) {
 		}
 		size += ans.size
 		pages++
-		if token = nextToken(ans.tail); token == "" {
+		if token = ans.nextToken(); token == "" {
 			break
 		}
 	}
