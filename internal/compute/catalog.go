@@ -123,7 +123,7 @@ func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesIn
 			img = img.Clone()
 			img.Tags, img.AccountTags = img.AccountTags[who.AccountID], nil
 		}
-		if len(wanted) > 0 && !wanted[img.ID] {
+		if len(in.ImageIDs) > 0 && !wanted[img.ID] {
 			continue
 		}
 		if !ownedBy(img, in.Owners, who) || !launchableBy(img, in.ExecutableUsers, who) || !match(img) {

@@ -377,6 +377,35 @@ func TestService_DescribeImagesOwners(t *testing.T) {
 	}
 }
 
+// TestService_DescribeImagesByID names each image by its id: only that
+// image is listed, whichever order the store keeps the images in.
+func TestService_DescribeImagesByID(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	ids := []string{e.imageID()}
+	for _, name := range []string{"first", "second"} {
+		id, err := e.svc.RegisterImage(ctx, &cloud.RegisterImageInput{Name: name,
+			ImageLocation: "[datastore1] templates/debian-12/debian-12.vmdk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		imgs, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{ImageIDs: []string{id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, img := range imgs {
+			got = append(got, img.ID)
+		}
+		if want := []string{id}; !sameSet(got, want) {
+			t.Errorf("DescribeImages %s: got %v, want %v", id, got, want)
+		}
+	}
+}
+
 // sameSet reports whether a and b hold the same strings.
 func sameSet(a, b []string) bool {
 	if len(a) != len(b) {
