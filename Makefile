@@ -6,7 +6,7 @@ BIN     := bin/minicloud
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 
-.PHONY: all build run test test-deps vet fmt esxi esxi-check esxisim-cmd bench bench-go clean
+.PHONY: all build run test test-deps vet fmt esxi esxi-check esxisim-cmd bench bench-go fuzz-short clean
 
 all: build
 
@@ -17,9 +17,10 @@ build:
 run: build
 	./$(BIN) serve
 
-# Everything the tests need, then every test with the race detector. As
-# root, the driver's OpenSSH run (sshd and busybox) must not be skipped.
-test: test-deps vet esxi-check bench-go
+# Everything the tests need, every fuzz target briefly, then every test
+# with the race detector. As root, the driver's OpenSSH run (sshd and
+# busybox) must not be skipped.
+test: test-deps vet esxi-check bench-go fuzz-short
 	MINICLOUD_OPENSSH=$$([ "$$(id -u)" = 0 ] && echo require) \
 		$(GO) test -race -count=1 -timeout 12m ./...
 
@@ -28,6 +29,11 @@ test: test-deps vet esxi-check bench-go
 # it before the tests.
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count=1 ./...
+
+# Every fuzz target for a few seconds each (about two minutes), so that a
+# regression in a parser shows in CI; longer runs: FUZZTIME=10m .ci/fuzz.
+fuzz-short:
+	./.ci/fuzz
 
 # minicloud's performance figures (docs/performance.md): the EC2 API
 # against moto and a bare HTTP server, launches on simulated hosts,
