@@ -6,7 +6,8 @@ BIN     := bin/minicloud
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 
-.PHONY: all build run test test-deps vet fmt esxi esxi-check esxisim-cmd bench bench-go fuzz-short clean
+.PHONY: all build run test test-deps vet fmt esxi esxi-check esxisim-cmd bench bench-go fuzz-short clean \
+	torture load
 
 all: build
 
@@ -41,6 +42,16 @@ fuzz-short:
 # bin/bench.json.
 bench: build
 	./$(BIN) bench -json bin/bench.json
+
+# minicloud's reliability figures (docs/reliability.md), in runs longer
+# than make test's: ten crash tortures of 200 instances each, and two
+# minutes of fifty clients, then the same under host faults. Each prints
+# its table; .ci/torture and .ci/load take flags for other sizes.
+torture:
+	./.ci/torture
+
+load:
+	./.ci/load -faults
 
 # A static linux/amd64 minicloud to copy onto an ESXi host and run there
 # (see docs/esxi-on-host.md): no cgo, so it needs no C library.
