@@ -84,12 +84,15 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 		}
 	})
 
-	// The hosts: big enough that capacity never limits a test.
+	// The hosts: big enough that capacity never limits a test. The load
+	// tests launch and terminate faster than the hosts carry it out, and
+	// hundreds of instances may be shutting down on each at once, each
+	// holding its size until its VM is gone.
 	for i := 0; i < o.hosts; i++ {
 		name := fmt.Sprintf("esxi-%d", i+1)
 		h, err := esxisim.New(esxisim.Config{
 			Dir: filepath.Join(lab, name), Name: name, Password: fleetPassword,
-			CPUCores: 64, CPUThreads: 128, MemoryBytes: 1 << 40,
+			CPUCores: 256, CPUThreads: 512, MemoryBytes: 4 << 40,
 			Datastores:   []esxisim.Datastore{{Name: "datastore1", CapacityBytes: 64 << 40}},
 			Templates:    []esxisim.Template{{Name: "debian-12", SizeGB: 8, GuestOS: "debian12_64Guest"}},
 			GuestNetwork: fmt.Sprintf("10.%d.0.0/16", i+1),
@@ -354,9 +357,12 @@ func imageOf(t *testing.T, c *ec2.Client, name string) string {
 
 // describeAll returns every instance minicloud lists, by id, and how
 // many times each was listed.
-func describeAll(ctx context.Context, c *ec2.Client) (map[string]types.Instance, map[string]int, error) {
+func describeAll(ctx context.Context, c *ec2.Client) (
+	map[string]types.Instance, map[string]int, error,
+) {
 	insts, seen := map[string]types.Instance{}, map[string]int{}
-	p := ec2.NewDescribeInstancesPaginator(c, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(1000)})
+	p := ec2.NewDescribeInstancesPaginator(c,
+		&ec2.DescribeInstancesInput{MaxResults: aws.Int32(1000)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
