@@ -284,7 +284,8 @@ func (in *injection) userDataChange(t *testing.T) {
 	}
 	in.userData = []byte(big.String())
 	if _, err := in.c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
-		InstanceId: aws.String(in.instance), UserData: &types.SecureBlobAttributeValue{Value: in.userData},
+		InstanceId: aws.String(in.instance),
+		UserData:   &types.SecureBlobAttributeValue{Value: in.userData},
 	}); err != nil {
 		t.Fatal(err)
 	}

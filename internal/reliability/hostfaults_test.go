@@ -36,40 +36,10 @@ func TestLoad_HostFaults(t *testing.T) {
 	}
 	seed := seedOf(*loadSeed)
 	f := newFleet(t, fleetOptions{hosts: 4, latency: 5 * time.Millisecond})
-	healthy, down, slow, flaky := f.hosts[0], f.hosts[1], f.hosts[2], f.hosts[3]
-	d := *loadDuration
-
-	// The faults strike early in the load, and the lost host comes back
-	// before it ends; the others recover when it ends.
-	var timeline []string
-	mark := func(begin time.Time, what string) {
-		timeline = append(timeline, fmt.Sprintf("%5.1fs %s", time.Since(begin).Seconds(), what))
-	}
-	faults := func(ctx context.Context) {
-		begin := time.Now()
-		sleepCtx(ctx, d*15/100)
-		down.Down()
-		mark(begin, down.name+" down")
-		injectOrFail(t, slow, esxisim.Faults{Latency: faultSlowLatency})
-		mark(begin, fmt.Sprintf("%s slow (+%v a call)", slow.name, faultSlowLatency))
-		injectOrFail(t, flaky, esxisim.Faults{Hostd: []esxisim.HostdFault{
-			{Fault: esxisim.FaultHostdDown, Probability: faultHostdDown, Seed: seed},
-			{Fault: esxisim.FaultTaskInProgress, Command: "vmsvc/power.on",
-				Probability: faultTaskBusy, Seed: seed + 1},
-		}})
-		mark(begin, fmt.Sprintf("%s hostd failing (%.0f%% of calls, %.0f%% of power.on)",
-			flaky.name, faultHostdDown*100, faultTaskBusy*100))
-		sleepCtx(ctx, d*45/100)
-		if err := down.Up(); err != nil {
-			t.Error(err)
-		}
-		mark(begin, down.name+" back up")
-		<-ctx.Done()
-		injectOrFail(t, slow, esxisim.Faults{})
-		injectOrFail(t, flaky, esxisim.Faults{})
-		mark(begin, "load over; faults lifted")
-	}
-	rec := runLoad(t, f, seed, *loadClients, d, faults)
+	plan := &faultPlan{t: t, seed: seed, d: *loadDuration,
+		down: f.hosts[1], slow: f.hosts[2], flaky: f.hosts[3]}
+	healthy := f.hosts[0]
+	rec := runLoad(t, f, seed, *loadClients, plan.d, plan.run)
 	rec.check5xx(t)
 
 	// Each instance ends as asked, or in EC2's clear failure off the
@@ -79,6 +49,83 @@ func TestLoad_HostFaults(t *testing.T) {
 			failedClearly(inst, rec.desired[id])
 	}
 	insts := settle(t, f, rec, 2*time.Minute, clearFailure)
+	outcomes := checkOutcomes(t, f, rec, insts, healthy)
+	_, wrong := f.claims(insts)
+	for _, w := range wrong {
+		t.Error(w)
+	}
+
+	// The faults struck: minicloud lost the host that went down, and
+	// tried calls on the flaky host again.
+	logged := f.logCounts()
+	if logged[plan.down.name]["host unreachable"] == 0 {
+		t.Errorf("minicloud never found %s unreachable: %v", plan.down.name,
+			logged[plan.down.name])
+	}
+	if logged[plan.flaky.name]["step failed; will retry"] == 0 {
+		t.Errorf("no call on %s was tried again: %v", plan.flaky.name, logged[plan.flaky.name])
+	}
+
+	report := fmt.Sprintf("host faults: %d clients for %v across 4 hosts, seed %d\n%s\n%s%s",
+		*loadClients, plan.d, seed, strings.Join(plan.timeline, "\n"),
+		outcomeTable(f, outcomes, logged), rec.table())
+	t.Log("\n" + report)
+	reportTo(t, report)
+}
+
+// faultPlan is what happens to the hosts during the load: the faults
+// strike early, the lost host comes back before the load ends, and the
+// others recover when it ends.
+type faultPlan struct {
+	t     *testing.T
+	seed  uint64        // seeds the hostd faults' draws
+	d     time.Duration // how long the load runs
+	down  *fleetHost    // goes off the network and comes back
+	slow  *fleetHost    // answers every call late
+	flaky *fleetHost    // its hostd fails calls at random
+
+	timeline []string // what happened when, for the report
+}
+
+// run carries the plan out until ctx, the load's, ends.
+func (p *faultPlan) run(ctx context.Context) {
+	begin := time.Now()
+	mark := func(what string) {
+		p.timeline = append(p.timeline,
+			fmt.Sprintf("%5.1fs %s", time.Since(begin).Seconds(), what))
+	}
+	sleepCtx(ctx, p.d*15/100)
+	p.down.Down()
+	mark(p.down.name + " down")
+	injectOrFail(p.t, p.slow, esxisim.Faults{Latency: faultSlowLatency})
+	mark(fmt.Sprintf("%s slow (+%v a call)", p.slow.name, faultSlowLatency))
+	injectOrFail(p.t, p.flaky, esxisim.Faults{Hostd: []esxisim.HostdFault{
+		{Fault: esxisim.FaultHostdDown, Probability: faultHostdDown, Seed: p.seed},
+		{Fault: esxisim.FaultTaskInProgress, Command: "vmsvc/power.on",
+			Probability: faultTaskBusy, Seed: p.seed + 1},
+	}})
+	mark(fmt.Sprintf("%s hostd failing (%.0f%% of calls, %.0f%% of power.on)",
+		p.flaky.name, faultHostdDown*100, faultTaskBusy*100))
+
+	sleepCtx(ctx, p.d*45/100)
+	if err := p.down.Up(); err != nil {
+		p.t.Error(err)
+	}
+	mark(p.down.name + " back up")
+
+	<-ctx.Done()
+	injectOrFail(p.t, p.slow, esxisim.Faults{})
+	injectOrFail(p.t, p.flaky, esxisim.Faults{})
+	mark("load over; faults lifted")
+}
+
+// checkOutcomes names how each instance ended, by host, failing t for an
+// instance on the healthy host that did not end as asked and for one that
+// did not settle anywhere.
+func checkOutcomes(t *testing.T, f *fleet, rec *loadRecord, insts map[string]types.Instance,
+	healthy *fleetHost,
+) map[string]map[string]int {
+	t.Helper()
 	outcomes := map[string]map[string]int{}
 	for id, want := range rec.desired {
 		inst, ok := insts[id]
@@ -100,26 +147,7 @@ func TestLoad_HostFaults(t *testing.T) {
 				inst.StateReason)
 		}
 	}
-	_, wrong := f.claims(insts)
-	for _, w := range wrong {
-		t.Error(w)
-	}
-
-	// The faults struck: minicloud lost the host that went down, and
-	// tried calls on the flaky host again.
-	logged := f.logCounts()
-	if logged[down.name]["host unreachable"] == 0 {
-		t.Errorf("minicloud never found %s unreachable: %v", down.name, logged[down.name])
-	}
-	if logged[flaky.name]["step failed; will retry"] == 0 {
-		t.Errorf("no call on %s was tried again: %v", flaky.name, logged[flaky.name])
-	}
-
-	report := fmt.Sprintf("host faults: %d clients for %v across 4 hosts, seed %d\n%s\n%s%s",
-		*loadClients, d, seed, strings.Join(timeline, "\n"), outcomeTable(f, outcomes, logged),
-		rec.table())
-	t.Log("\n" + report)
-	reportTo(t, report)
+	return outcomes
 }
 
 // failedClearly reports whether inst ended in one of EC2's clear failures

@@ -15,7 +15,9 @@ import (
 // Sending each request with a copy of its body leaves the SDK's close
 // nothing to break. Real EC2 is far enough away that the race does not
 // show.
-var loopbackClient = &http.Client{Transport: bodyCopier{http.DefaultTransport.(*http.Transport).Clone()}}
+var loopbackClient = &http.Client{
+	Transport: bodyCopier{http.DefaultTransport.(*http.Transport).Clone()},
+}
 
 // bodyCopier sends each request with a body of its own.
 type bodyCopier struct{ next http.RoundTripper }
