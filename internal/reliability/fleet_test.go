@@ -155,7 +155,7 @@ func (f *fleet) start() {
 		f.t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(minicloudBin, "serve", "--config", f.cfgPath, "--data", f.data,
+	cmd := exec.Command(minicloudBin(f.t), "serve", "--config", f.cfgPath, "--data", f.data,
 		"--listen", "127.0.0.1:0")
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
