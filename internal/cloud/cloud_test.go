@@ -24,6 +24,14 @@ func TestMatch(t *testing.T) {
 		{"a*b*c", "axxbyy", false},
 		{"?", "é"[:1], true},
 		{strings.Repeat("*a", 30) + "b", strings.Repeat("a", 60), false},
+		{`\*amazon\?\\`, `*amazon?\`, true},
+		{`\*amazon\?\\`, `xamazony\`, false},
+		{`web\*`, "web*", true},
+		{`web\*`, "webserver", false},
+		{`a\?`, "ab", false},
+		{`*\**`, "x*y", true},
+		{`*\**`, "xy", false},
+		{`back\`, `back\`, true},
 	}
 	for _, tt := range tests {
 		if got := cloud.Match(tt.pattern, tt.s); got != tt.want {
