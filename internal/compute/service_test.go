@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,5 +202,31 @@ func TestZoneIDs(t *testing.T) {
 	if len(zones) != 2 || zones[0].ID != "use1-az1" || zones[1].ID != "use1-az2" ||
 		zones[0].State != cloud.ZoneAvailable {
 		t.Errorf("zones = %+v", zones)
+	}
+}
+
+// TestService_StartSetsLaunchTime checks that a restarted instance
+// reports the time of its last start as its launch time, as EC2 does.
+func TestService_StartSetsLaunchTime(t *testing.T) {
+	var offset atomic.Int64
+	e := newEnv(t, envOptions{hosts: 1, opts: func(o *compute.Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	}})
+	ctx := context.Background()
+	id := e.runInstances(1, nil)[0]
+	e.waitState(cloud.StateRunning, id)
+	first := e.instance(id).LaunchTime
+
+	if _, err := e.svc.StopInstances(ctx, &cloud.StopInstancesInput{InstanceIDs: []string{id}, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(cloud.StateStopped, id)
+	offset.Store(int64(time.Hour))
+	if _, err := e.svc.StartInstances(ctx, &cloud.InstanceIDsInput{InstanceIDs: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(cloud.StateRunning, id)
+	if got := e.instance(id).LaunchTime; got.Sub(first) < 59*time.Minute {
+		t.Errorf("launch time after a start an hour later = %v, first launch %v", got, first)
 	}
 }

@@ -250,12 +250,12 @@ func (w *worker) launch(ctx context.Context, inst *cloud.Instance) error {
 	w.log.Info("instance running", "instance", inst.ID, "vmid", inst.VMID)
 	return w.recordStep("launch/power-on", inst.ID, func(i *cloud.Instance) {
 		if i.State == cloud.StatePending && i.Desired == cloud.StateRunning {
+			// EC2 reports the time of the last start as the launch time.
+			if i.Launched {
+				i.LaunchTime = w.svc.now().UTC().Truncate(time.Second)
+			}
 			i.State, i.StateReason, i.StateTransitionReason = cloud.StateRunning, nil, ""
 			i.Launched, i.GuestReady = true, false
-			if !inst.Launched {
-				return
-			}
-			i.LaunchTime = w.svc.now().UTC().Truncate(time.Second)
 		}
 	})
 }
