@@ -204,15 +204,18 @@ func equalMaps(a, b map[string]string) bool {
 }
 
 // filters finds the instance by each of its hostile tags, as keys and as
-// values, and finds nothing by a hostile value it does not carry.
+// values, and finds nothing by a hostile value it does not carry. Filter
+// values are patterns, so the values are escaped as EC2 asks: a
+// backslash before each '*', '?' and '\'.
 func (in *injection) filters(t *testing.T) {
 	ctx := context.Background()
+	literal := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`).Replace
 	for _, tag := range in.tags {
 		key, value := *tag.Key, *tag.Value
 		for _, f := range []types.Filter{
-			{Name: aws.String("tag:" + key), Values: []string{value}},
-			{Name: aws.String("tag-key"), Values: []string{key}},
-			{Name: aws.String("tag-value"), Values: []string{value}},
+			{Name: aws.String("tag:" + key), Values: []string{literal(value)}},
+			{Name: aws.String("tag-key"), Values: []string{literal(key)}},
+			{Name: aws.String("tag-value"), Values: []string{literal(value)}},
 		} {
 			out, err := in.c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{
 				Filters: []types.Filter{f},
@@ -225,7 +228,7 @@ func (in *injection) filters(t *testing.T) {
 			}
 		}
 		tags, err := in.c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []types.Filter{
-			{Name: aws.String("key"), Values: []string{key}},
+			{Name: aws.String("key"), Values: []string{literal(key)}},
 		}})
 		if err != nil {
 			t.Fatal(err)
