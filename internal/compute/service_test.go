@@ -10,6 +10,7 @@ import (
 
 	"github.com/minicloud/minicloud/internal/cloud"
 	"github.com/minicloud/minicloud/internal/compute"
+	"github.com/minicloud/minicloud/internal/store"
 )
 
 // wantCode fails unless err is a cloud.Error with code.
@@ -228,5 +229,46 @@ func TestService_StartSetsLaunchTime(t *testing.T) {
 	e.waitState(cloud.StateRunning, id)
 	if got := e.instance(id).LaunchTime; got.Sub(first) < 59*time.Minute {
 		t.Errorf("launch time after a start an hour later = %v, first launch %v", got, first)
+	}
+}
+
+// TestService_TerminatedLeaveTheStore checks that terminated instances
+// stay visible for TerminatedTTL (an hour by default, as on EC2), then
+// leave both the answers and the state file.
+func TestService_TerminatedLeaveTheStore(t *testing.T) {
+	const ttl = 400 * time.Millisecond
+	e := newEnv(t, envOptions{hosts: 1, opts: func(o *compute.Options) { o.TerminatedTTL = ttl }})
+	ctx := context.Background()
+	ids := e.runInstances(2, nil)
+	e.waitState(cloud.StateRunning, ids...)
+	if _, err := e.svc.TerminateInstances(ctx, &cloud.InstanceIDsInput{InstanceIDs: ids[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(cloud.StateTerminated, ids[0])
+
+	// Still listed just after.
+	out, err := e.svc.DescribeInstances(ctx, &cloud.DescribeInstancesInput{InstanceIDs: ids[:1]})
+	if err != nil || len(out.Reservations) != 1 {
+		t.Fatalf("just terminated: %+v, %v", out, err)
+	}
+
+	// Gone from the answers and from the store once the TTL has passed.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := e.db.Instance(ids[0])
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("terminated instance still stored 10s after its TTL: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err = e.svc.DescribeInstances(ctx, &cloud.DescribeInstancesInput{InstanceIDs: ids[:1]})
+	wantCode(t, err, cloud.ErrCodeInvalidInstanceIDNotFound)
+
+	// The other instance is untouched.
+	if got := e.instance(ids[1]).State; got != cloud.StateRunning {
+		t.Errorf("the running instance is %s", got)
 	}
 }
