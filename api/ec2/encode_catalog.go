@@ -6,8 +6,9 @@ import (
 	"github.com/minicloud/minicloud/internal/cloud"
 )
 
-func encodeDescribeImages(e *encoder, images []*cloud.Image) {
-	set(&e.xmlWriter, "imagesSet", images, e.image)
+func encodeDescribeImages(e *encoder, out *cloud.DescribeImagesOutput) {
+	set(&e.xmlWriter, "imagesSet", out.Images, e.image)
+	e.opt("nextToken", out.NextToken)
 }
 
 // image writes one AMI as DescribeImages reports it.

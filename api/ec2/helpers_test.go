@@ -323,14 +323,14 @@ func (f *fakeService) DescribeTags(ctx context.Context, in *cloud.DescribeTagsIn
 	}, nil
 }
 
-func (f *fakeService) DescribeImages(ctx context.Context, in *cloud.DescribeImagesInput) ([]*cloud.Image, error) {
+func (f *fakeService) DescribeImages(ctx context.Context, in *cloud.DescribeImagesInput) (*cloud.DescribeImagesOutput, error) {
 	if err := f.record(ctx, "DescribeImages", in); err != nil {
 		return nil, err
 	}
-	return []*cloud.Image{testImage(), {
+	return &cloud.DescribeImagesOutput{Images: []*cloud.Image{testImage(), {
 		ID: "ami-0000000000000000b", Name: "bare", OwnerID: testAccount,
 		State: cloud.ImagePending, Architecture: "arm64",
-	}}, nil
+	}}, NextToken: "images-page-2"}, nil
 }
 
 func (f *fakeService) DescribeInstanceTypes(ctx context.Context, in *cloud.DescribeInstanceTypesInput) (*cloud.DescribeInstanceTypesOutput, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -148,4 +149,50 @@ func TestE2E_SDK_Images(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestE2E_ImagesPaginator pages through images with the SDK's paginator:
+// every image once, in pages of at most MaxResults.
+func TestE2E_ImagesPaginator(t *testing.T) {
+	ts := openServer(t, serverOptions{})
+	ctx := context.Background()
+	for i := 1; i <= 4; i++ {
+		_, err := ts.client.RegisterImage(ctx, &ec2.RegisterImageInput{
+			Name:          aws.String(fmt.Sprintf("copy-%d", i)),
+			ImageLocation: aws.String("[datastore1] templates/debian-12/debian-12.vmdk"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	seen := map[string]int{}
+	pages := 0
+	p := ec2.NewDescribeImagesPaginator(ts.client, &ec2.DescribeImagesInput{MaxResults: aws.Int32(5)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if len(page.Images) > 5 {
+			t.Errorf("page %d has %d images", pages, len(page.Images))
+		}
+		for _, img := range page.Images {
+			seen[*img.ImageId]++
+		}
+	}
+	if want := len(simTemplates) + 4; pages != 2 || len(seen) != want {
+		t.Errorf("%d pages, %d images, want 2 pages and %d images", pages, len(seen), want)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s listed %d times", id, n)
+		}
+	}
+
+	_, err := ts.client.DescribeImages(ctx, &ec2.DescribeImagesInput{
+		MaxResults: aws.Int32(5), ImageIds: []string{ts.imageID("debian-12")},
+	})
+	wantAPIError(t, err, "InvalidParameterCombination", 400)
 }

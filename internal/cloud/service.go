@@ -19,7 +19,7 @@ type Service interface {
 	DeleteTags(ctx context.Context, in *DeleteTagsInput) error
 	DescribeTags(ctx context.Context, in *DescribeTagsInput) (*DescribeTagsOutput, error)
 
-	DescribeImages(ctx context.Context, in *DescribeImagesInput) ([]*Image, error)
+	DescribeImages(ctx context.Context, in *DescribeImagesInput) (*DescribeImagesOutput, error)
 	DescribeInstanceTypes(ctx context.Context, in *DescribeInstanceTypesInput) (*DescribeInstanceTypesOutput, error)
 	DescribeRegions(ctx context.Context, in *DescribeRegionsInput) ([]Region, error)
 	DescribeAvailabilityZones(ctx context.Context, in *DescribeAvailabilityZonesInput) ([]AvailabilityZone, error)
@@ -182,6 +182,13 @@ type DescribeImagesInput struct {
 	Filters         []Filter
 	MaxResults      int
 	NextToken       string
+}
+
+// DescribeImagesOutput is one page of images. NextToken is empty on the
+// last page.
+type DescribeImagesOutput struct {
+	Images    []*Image
+	NextToken string
 }
 
 // DescribeInstanceTypesInput is a DescribeInstanceTypes request.

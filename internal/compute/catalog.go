@@ -88,7 +88,7 @@ func (s *Service) EnsureImages(configs []ImageConfig) error {
 // Deregistered images are gone. Owners takes account ids, "self" and owner
 // aliases; "amazon" also names minicloud's configured images, so that
 // scripts written for EC2's public images find them.
-func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesInput) ([]*cloud.Image, error) {
+func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesInput) (*cloud.DescribeImagesOutput, error) {
 	for _, id := range in.ImageIDs {
 		if !cloud.ValidID(cloud.PrefixImage, id) {
 			return nil, cloud.Errorf(cloud.ErrCodeInvalidAMIIDMalformed,
@@ -99,8 +99,13 @@ func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesIn
 	if err != nil {
 		return nil, err
 	}
-	if in.DryRun {
-		return nil, cloud.ErrDryRun
+	if in.MaxResults != 0 && len(in.ImageIDs) > 0 {
+		return nil, cloud.Errorf(cloud.ErrCodeInvalidParameterCombination,
+			"The parameter imageIds cannot be used with the parameter maxResults")
+	}
+	after, err := pageArgs(in.MaxResults, in.NextToken, in.DryRun)
+	if err != nil {
+		return nil, err
 	}
 	who := caller(ctx)
 
@@ -146,7 +151,10 @@ func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesIn
 				"The image id '[%s]' does not exist", strings.Join(missing, ", "))
 		}
 	}
-	return out, nil
+
+	// Images come from the store in id order, so pages are stable.
+	page, next := paginate(out, after, in.MaxResults, func(img *cloud.Image) string { return img.ID })
+	return &cloud.DescribeImagesOutput{Images: page, NextToken: next}, nil
 }
 
 // ownedBy reports whether img belongs to one of owners; no owners means

@@ -263,7 +263,8 @@ func TestService_CreateImage(t *testing.T) {
 		if st := e.instance(ids[0]).State; st != cloud.StateStopped {
 			t.Errorf("an instance of the deregistered image is %s", st)
 		}
-		imgs, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{Owners: []string{"self"}})
+		page, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{Owners: []string{"self"}})
+		imgs := imagesOf(page)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +360,8 @@ func TestService_DescribeImagesOwners(t *testing.T) {
 		{nil, []string{"self"}, []string{e.imageID(), mine}},
 	}
 	for _, tt := range tests {
-		imgs, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{Owners: tt.owners, ExecutableUsers: tt.users})
+		page, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{Owners: tt.owners, ExecutableUsers: tt.users})
+		imgs := imagesOf(page)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +373,8 @@ func TestService_DescribeImagesOwners(t *testing.T) {
 			t.Errorf("owners %v users %v: %v, want %v", tt.owners, tt.users, got, tt.want)
 		}
 	}
-	other, err := e.svc.DescribeImages(asAccount("210987654321"), &cloud.DescribeImagesInput{})
+	page, err := e.svc.DescribeImages(asAccount("210987654321"), &cloud.DescribeImagesInput{})
+	other := imagesOf(page)
 	if err != nil || len(other) != 1 || other[0].ID != e.imageID() {
 		t.Errorf("another account sees %+v, %v", other, err)
 	}
@@ -392,7 +395,8 @@ func TestService_DescribeImagesByID(t *testing.T) {
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		imgs, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{ImageIDs: []string{id}})
+		page, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{ImageIDs: []string{id}})
+		imgs := imagesOf(page)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -459,4 +463,12 @@ func TestService_EnsureImagesBesideRegistered(t *testing.T) {
 	if offered[location] != 1 || offered["[datastore1] templates/tmpl2/tmpl2.vmdk"] != 1 {
 		t.Errorf("minicloud's images by location: %v", offered)
 	}
+}
+
+// imagesOf returns the images of a DescribeImages page, none for nil.
+func imagesOf(page *cloud.DescribeImagesOutput) []*cloud.Image {
+	if page == nil {
+		return nil
+	}
+	return page.Images
 }

@@ -564,8 +564,9 @@ func TestService_TagsEverywhere(t *testing.T) {
 			t.Fatal(err)
 		}
 		for ctx, want := range map[context.Context]string{ctx: "lab", other: "theirs"} {
-			imgs, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{Filters: []cloud.Filter{
+			page, err := e.svc.DescribeImages(ctx, &cloud.DescribeImagesInput{Filters: []cloud.Filter{
 				{Name: "tag:env", Values: []string{want}}}})
+			imgs := imagesOf(page)
 			if err != nil || len(imgs) != 1 || imgs[0].Tags["env"] != want || len(imgs[0].Tags) != 1 {
 				t.Errorf("image tagged env=%s: %+v, %v", want, imgs, err)
 			}
