@@ -131,3 +131,21 @@ func paginate[T any](all []T, after string, max int, key func(T) string) ([]T, s
 	}
 	return rest[:max], encodeToken(key(rest[max-1]))
 }
+
+// startListing begins a Describe call that pages: it compiles the
+// filters, then checks MaxResults, decodes NextToken and ends a dry run,
+// in the order EC2 checks them. It returns the filter predicate and the
+// sort key the page resumes after.
+func startListing[T any](filters []cloud.Filter, fields map[string]func(T) []string,
+	tagsOf func(T) cloud.Tags, max int, token string, dryRun bool,
+) (match func(T) bool, after string, err error) {
+	match, err = compileFilters(filters, fields, tagsOf)
+	if err != nil {
+		return nil, "", err
+	}
+	after, err = pageArgs(max, token, dryRun)
+	if err != nil {
+		return nil, "", err
+	}
+	return match, after, nil
+}

@@ -344,17 +344,14 @@ func (s *Service) DescribeSecurityGroupRules(ctx context.Context,
 	if err != nil {
 		return nil, err
 	}
-	match, err := compileFilters(in.Filters, ruleFilters,
-		func(r cloud.GroupRule) cloud.Tags { return r.Rule.Tags })
+	match, after, err := startListing(in.Filters, ruleFilters,
+		func(r cloud.GroupRule) cloud.Tags { return r.Rule.Tags },
+		in.MaxResults, in.NextToken, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	after, err := pageArgs(in.MaxResults, in.NextToken, in.DryRun)
+	who, err := s.networkCaller(ctx)
 	if err != nil {
-		return nil, err
-	}
-	who := caller(ctx)
-	if _, err := s.defaultNetwork(who.AccountID); err != nil {
 		return nil, err
 	}
 

@@ -184,8 +184,8 @@ func (s *Service) changeTags(ctx context.Context, dryRun bool, ids []string,
 			return cloud.Errorf(cloud.ErrCodeInvalidID, "The ID '%s' is not valid", id)
 		}
 	}
-	who := caller(ctx)
-	if _, err := s.defaultNetwork(who.AccountID); err != nil {
+	who, err := s.networkCaller(ctx)
+	if err != nil {
 		return err
 	}
 	slot := func(v any) (store.TagSlot, bool) { return s.tagSlot(who.AccountID, v) }
@@ -194,7 +194,7 @@ func (s *Service) changeTags(ctx context.Context, dryRun bool, ids []string,
 	if dryRun {
 		edit = func(cloud.Tags) (cloud.Tags, error) { return nil, cloud.ErrDryRun }
 	}
-	err := s.store.UpdateTags(ids, slot, edit)
+	err = s.store.UpdateTags(ids, slot, edit)
 	var missing *store.MissingError
 	if errors.As(err, &missing) {
 		k, _ := kindOf(missing.IDs[0])
@@ -267,16 +267,13 @@ var tagFilters = map[string]func(cloud.TagDescription) []string{
 func (s *Service) DescribeTags(ctx context.Context,
 	in *cloud.DescribeTagsInput,
 ) (*cloud.DescribeTagsOutput, error) {
-	match, err := compileFilters(in.Filters, tagFilters, nil)
+	match, after, err := startListing(in.Filters, tagFilters, nil,
+		in.MaxResults, in.NextToken, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	after, err := pageArgs(in.MaxResults, in.NextToken, in.DryRun)
+	who, err := s.networkCaller(ctx)
 	if err != nil {
-		return nil, err
-	}
-	who := caller(ctx)
-	if _, err := s.defaultNetwork(who.AccountID); err != nil {
 		return nil, err
 	}
 

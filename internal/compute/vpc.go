@@ -176,16 +176,13 @@ func (s *Service) DescribeVpcs(ctx context.Context,
 	if err := checkIDs(in.VPCIDs, cloud.PrefixVPC, cloud.ErrCodeInvalidVPCIDMalformed); err != nil {
 		return nil, err
 	}
-	match, err := compileFilters(in.Filters, vpcFilters, func(v *cloud.VPC) cloud.Tags { return v.Tags })
+	match, after, err := startListing(in.Filters, vpcFilters,
+		func(v *cloud.VPC) cloud.Tags { return v.Tags }, in.MaxResults, in.NextToken, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	after, err := pageArgs(in.MaxResults, in.NextToken, in.DryRun)
+	who, err := s.networkCaller(ctx)
 	if err != nil {
-		return nil, err
-	}
-	who := caller(ctx)
-	if _, err := s.defaultNetwork(who.AccountID); err != nil {
 		return nil, err
 	}
 
@@ -253,11 +250,8 @@ func (s *Service) DescribeSubnets(ctx context.Context,
 	if err := checkIDs(in.SubnetIDs, cloud.PrefixSubnet, cloud.ErrCodeInvalidSubnetIDMalformed); err != nil {
 		return nil, err
 	}
-	match, err := compileFilters(in.Filters, subnetFilters, func(n *cloud.Subnet) cloud.Tags { return n.Tags })
-	if err != nil {
-		return nil, err
-	}
-	after, err := pageArgs(in.MaxResults, in.NextToken, in.DryRun)
+	match, after, err := startListing(in.Filters, subnetFilters,
+		func(n *cloud.Subnet) cloud.Tags { return n.Tags }, in.MaxResults, in.NextToken, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -375,6 +369,15 @@ func pageArgs(max int, token string, dryRun bool) (string, error) {
 		return "", cloud.ErrDryRun
 	}
 	return after, nil
+}
+
+// networkCaller returns the caller of ctx once its default VPC, subnets
+// and security group exist: every network call sees them, however new
+// the account.
+func (s *Service) networkCaller(ctx context.Context) (cloud.Caller, error) {
+	who := caller(ctx)
+	_, err := s.defaultNetwork(who.AccountID)
+	return who, err
 }
 
 // isNotFound reports whether err is the store's ErrNotFound.
