@@ -115,6 +115,30 @@ func hasFault(out string) bool {
 	return f != ""
 }
 
+// listingFault reports whether the output of getallvms holds a vim fault
+// before its table header. A fault block after the header is the text of
+// a VM's annotation, which anyone with the host client can write, and must
+// not make the whole host unreadable.
+func listingFault(out string) bool {
+	if i := headerIndex(out); i >= 0 {
+		out = out[:i]
+	}
+	return hasFault(out)
+}
+
+// headerIndex returns where the getallvms header line starts in out, or
+// -1 if out has none.
+func headerIndex(out string) int {
+	for off := 0; off < len(out); {
+		line, _, _ := strings.Cut(out[off:], "\n")
+		if strings.HasPrefix(strings.TrimSpace(line), "Vmid") {
+			return off
+		}
+		off += len(line) + 1
+	}
+	return -1
+}
+
 // HostInfo is a host's identity and capacity, as Probe reads it.
 type HostInfo struct {
 	Version       string // "7.0.3"

@@ -98,7 +98,7 @@ func (d *ESXi) List(ctx context.Context) ([]VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.ExitStatus != 0 || hasFault(string(res.Stdout)) {
+	if res.ExitStatus != 0 || listingFault(string(res.Stdout)) {
 		return nil, newCmdError(d.host, "list vms", cmd, res)
 	}
 	return parseGetAllVMs(string(res.Stdout)), nil

@@ -44,7 +44,7 @@ func (d *ESXi) Observe(ctx context.Context, guestIDs []string) (Inventory, error
 	if err != nil {
 		return inv, err
 	}
-	if s := secs["vms"]; s.status != 0 || hasFault(s.out) {
+	if s := secs["vms"]; s.status != 0 || listingFault(s.out) {
 		return inv, d.sectionError(op, listCmd, s)
 	}
 	if s := secs["processes"]; s.status != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -168,5 +169,42 @@ func TestESXi_Observe_SamePathOnTwoDatastores(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// An annotation is free text that anyone with the host client can write.
+// One that reads like a fault block must not make the host unreadable, while
+// a fault in place of the table still fails the listing.
+func TestESXi_Observe_FaultInAnnotation(t *testing.T) {
+	inventory := "Vmid Name File Guest OS Version Annotation\n" +
+		"1 a [datastore1] a/a.vmx otherGuest vmx-14 notes:\n" +
+		"(vim.fault.NotFound) {\n" +
+		"   msg = \"pasted from a log\",\n" +
+		"}\n" +
+		"2 b [datastore1] b/b.vmx otherGuest vmx-14\n"
+	h := newStubHost(t)
+	h.on(inventory, 0, "vim-cmd", "vmsvc/getallvms")
+	h.on("", 0, "esxcli", "vm", "process", "list")
+	d := h.driver()
+	inv, err := d.Observe(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.VMs) != 2 || !strings.Contains(inv.VMs[0].Annotation, "vim.fault.NotFound") {
+		t.Errorf("got %+v, want both VMs and the annotation", inv.VMs)
+	}
+	vms, err := d.List(context.Background())
+	if err != nil || len(vms) != 2 {
+		t.Errorf("list: got %d VMs, %v; want 2", len(vms), err)
+	}
+
+	h = newStubHost(t)
+	h.onFixture("fault/managed-object-not-found.txt", 0, "vim-cmd", "vmsvc/getallvms")
+	h.on("", 0, "esxcli", "vm", "process", "list")
+	if _, err := h.driver().Observe(context.Background(), nil); !IsTransient(err) {
+		t.Errorf("a fault instead of the table: got %v, want a transient error", err)
+	}
+	if _, err := h.driver().List(context.Background()); !IsTransient(err) {
+		t.Errorf("list, a fault instead of the table: got %v, want a transient error", err)
 	}
 }
