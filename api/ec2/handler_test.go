@@ -13,28 +13,11 @@ import (
 	"testing"
 
 	"github.com/minicloud/minicloud/internal/cloud"
+	"github.com/minicloud/minicloud/internal/syncbuf"
 )
 
-// lockedBuffer is a log destination safe for concurrent handlers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer // guarded by mu
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // withLog sends the handler's log to buf.
-func withLog(buf *lockedBuffer) func(*Options) {
+func withLog(buf *syncbuf.Buffer) func(*Options) {
 	return func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -144,7 +127,7 @@ func TestHandler_Errors(t *testing.T) {
 	}
 
 	t.Run("NotACloudError", func(t *testing.T) {
-		var logs lockedBuffer
+		var logs syncbuf.Buffer
 		fake := newFake()
 		fake.err = errors.New("bbolt: database file /var/lib/minicloud/state.db is locked")
 		rec := call(t, newTestHandler(t, fake, withLog(&logs)), "DescribeInstances", nil)
@@ -162,7 +145,7 @@ func TestHandler_Errors(t *testing.T) {
 	})
 
 	t.Run("Panic", func(t *testing.T) {
-		var logs lockedBuffer
+		var logs syncbuf.Buffer
 		fake := newFake()
 		fake.panicMsg = "index out of range in the scheduler"
 		rec := call(t, newTestHandler(t, fake, withLog(&logs)), "RunInstances", actionForms["RunInstances"])
@@ -179,7 +162,7 @@ func TestHandler_Errors(t *testing.T) {
 // TestHandler_Log checks the per-request Debug record and that it holds
 // no secret.
 func TestHandler_Log(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	h := newTestHandler(t, newFake(), withLog(&logs))
 	call(t, h, "DescribeRegions", nil)
 	out := logs.String()
@@ -235,7 +218,7 @@ func TestHandler_LargeListing(t *testing.T) {
 // was sent aborts the connection instead of leaving a truncated document
 // that looks whole.
 func TestHandler_PanicMidAnswer(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	h := newTestHandler(t, newFake(), withLog(&logs)).(*handler)
 	defer func() {
 		if p := recover(); p != http.ErrAbortHandler {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,29 +20,12 @@ import (
 
 	"github.com/minicloud/minicloud/internal/config"
 	"github.com/minicloud/minicloud/internal/esxisim"
+	"github.com/minicloud/minicloud/internal/syncbuf"
 )
-
-// logBuffer collects a server's log, as several goroutines write it.
-type logBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // openLoggedServer opens a test server whose log, at debug level, goes to
 // the returned buffer.
-func openLoggedServer(t *testing.T, o serverOptions) (*testServer, *logBuffer) {
+func openLoggedServer(t *testing.T, o serverOptions) (*testServer, *syncbuf.Buffer) {
 	t.Helper()
 	cfg, err := config.Load("")
 	if err != nil {
@@ -59,7 +40,7 @@ func openLoggedServer(t *testing.T, o serverOptions) (*testServer, *logBuffer) {
 		t.Fatal(err)
 	}
 
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := &Server{
 		Config: cfg,
 		Logger: newLogger(logs, cfg.LogLevel),

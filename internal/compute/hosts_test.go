@@ -3,38 +3,21 @@ package compute_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/cloud"
 	"github.com/minicloud/minicloud/internal/compute"
 	"github.com/minicloud/minicloud/internal/hypervisor"
+	"github.com/minicloud/minicloud/internal/syncbuf"
 )
 
-// logBuffer collects log records for a test to read.
-type logBuffer struct {
-	mu sync.Mutex // guards b
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// logger returns a logger that writes to l at debug level.
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// debugLogger returns a logger that writes to w at debug level.
+func debugLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // host returns the named host as the service reports it.
@@ -70,11 +53,11 @@ func (e *env) waitHost(name string, state cloud.HostState) cloud.Host {
 // asked, until an operator retries or the credentials change: ESXi locks
 // the account after five.
 func TestService_HeldHost(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	e := newEnv(t, envOptions{
 		hosts:  1,
 		noWait: true,
-		log:    logs.logger(),
+		log:    debugLogger(logs),
 		ssh:    func(_ int, c *hypervisor.SSHConfig) { c.Password = "wrong" },
 	})
 	ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 	"github.com/minicloud/minicloud/internal/compute"
 	"github.com/minicloud/minicloud/internal/esxisim"
 	"github.com/minicloud/minicloud/internal/hypervisor"
+	"github.com/minicloud/minicloud/internal/syncbuf"
 )
 
 // TestObserve_OneExecPerTick runs fifty VMs on one host and counts what
@@ -90,8 +91,8 @@ func quietStats(t *testing.T, h *esxisim.Host) esxisim.Stats {
 // with the host client or an SSH session would, and checks that the
 // instances follow, with the reasons EC2 gives.
 func TestObserve_Drift(t *testing.T) {
-	logs := &logBuffer{}
-	e := newEnv(t, envOptions{hosts: 1, log: logs.logger()})
+	logs := &syncbuf.Buffer{}
+	e := newEnv(t, envOptions{hosts: 1, log: debugLogger(logs)})
 	ctx := context.Background()
 	ids := e.runInstances(3, nil)
 	e.waitState(cloud.StateRunning, ids...)

@@ -9,6 +9,7 @@ import (
 	"github.com/minicloud/minicloud/internal/compute"
 	"github.com/minicloud/minicloud/internal/esxisim"
 	"github.com/minicloud/minicloud/internal/hypervisor"
+	"github.com/minicloud/minicloud/internal/syncbuf"
 )
 
 // inject gives the i-th simulated host faults, and takes them away when
@@ -38,9 +39,9 @@ func (e *env) wantNothingLeft(i int) {
 // the launch gets there, retrying each call with backoff, and the host
 // stays ready throughout.
 func TestRetry_TransientFaults(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	e := newEnv(t, envOptions{
-		hosts: 1, log: logs.logger(),
+		hosts: 1, log: debugLogger(logs),
 		opts: func(o *compute.Options) { o.RetryBase, o.RetryMax = 100*time.Millisecond, time.Second },
 	})
 	e.inject(0, esxisim.Faults{

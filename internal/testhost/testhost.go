@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/minicloud/minicloud/internal/esxisim"
+	"github.com/minicloud/minicloud/internal/syncbuf"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -323,25 +324,7 @@ type sshd struct {
 	mu     sync.Mutex // guards the fields that follow
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
-	stderr *lockedBuffer
-}
-
-// lockedBuffer is what sshd writes to and the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr *syncbuf.Buffer
 }
 
 // run starts sshd and waits until it accepts connections. It returns an
@@ -349,7 +332,7 @@ func (l *lockedBuffer) String() string {
 func (s *sshd) run() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stderr := &lockedBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd := exec.Command(SSHD, "-D", "-e", "-f", s.conf)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
