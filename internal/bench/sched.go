@@ -7,8 +7,9 @@ import (
 	"github.com/minicloud/minicloud/internal/scheduler"
 )
 
-// placements places n t3.micro instances over hostCount hosts one call at a time, as RunInstances calls the scheduler, adding
-// each instance to its host's use before the next call: once through a
+// placements places n t3.micro instances over hostCount hosts one call at
+// a time, as RunInstances calls the scheduler, adding each instance to its
+// host's use before the next call: once through a
 // scheduler.Placer kept between calls, as the compute service does, and
 // once with a fresh scheduler.Place each call, which passes over every
 // host.
