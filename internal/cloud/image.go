@@ -64,7 +64,8 @@ type Image struct {
 	// account that added it. Tags are the owner's.
 	AccountTags map[string]Tags `json:",omitempty"`
 	// Deregistered is when DeregisterImage was called; the record stays,
-	// hidden, while instances launched from it may still need it.
+	// hidden, while instances launched from it may still need it, and
+	// leaves the store a TerminatedTTL after that.
 	Deregistered time.Time `json:",omitzero"`
 }
 

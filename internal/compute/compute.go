@@ -35,6 +35,7 @@ type Store interface {
 	UpdateImage(id string, fn func(*cloud.Image) error) (*cloud.Image, error)
 	Image(id string) (*cloud.Image, error)
 	Images() ([]*cloud.Image, error)
+	DeleteImage(id string) error
 
 	KeyPairStore
 	NetworkStore

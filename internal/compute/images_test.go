@@ -2,12 +2,14 @@ package compute_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minicloud/minicloud/internal/cloud"
 	"github.com/minicloud/minicloud/internal/compute"
+	"github.com/minicloud/minicloud/internal/store"
 )
 
 // image returns the stored image.
@@ -471,4 +473,60 @@ func imagesOf(page *cloud.DescribeImagesOutput) []*cloud.Image {
 		return nil
 	}
 	return page.Images
+}
+
+// TestService_DeregisteredLeaveTheStore checks that a deregistered image
+// leaves the state file once TerminatedTTL has passed and no stored
+// instance names it, and not before.
+func TestService_DeregisteredLeaveTheStore(t *testing.T) {
+	const ttl = 400 * time.Millisecond
+	e := newEnv(t, envOptions{hosts: 1, opts: func(o *compute.Options) { o.TerminatedTTL = ttl }})
+	ctx := context.Background()
+	const location = "[datastore1] templates/debian-12/debian-12.vmdk"
+	var imgs []string
+	for _, name := range []string{"in-use", "unused"} {
+		id, err := e.svc.RegisterImage(ctx, &cloud.RegisterImageInput{Name: name, ImageLocation: location})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.waitImage(id, cloud.ImageAvailable)
+		imgs = append(imgs, id)
+	}
+	inst := e.runInstances(1, func(in *cloud.RunInstancesInput) { in.ImageID = imgs[0] })
+	e.waitState(cloud.StateRunning, inst...)
+	for _, id := range imgs {
+		if err := e.svc.DeregisterImage(ctx, &cloud.DeregisterImageInput{ImageID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// gone waits until the image has left the store.
+	gone := func(id string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := e.db.Image(id)
+			if errors.Is(err, store.ErrNotFound) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("deregistered image %s still stored 10s after its TTL: %v", id, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	gone(imgs[1])
+	time.Sleep(2 * ttl) // more sweeps, none of which may take the image in use
+	if _, err := e.db.Image(imgs[0]); err != nil {
+		t.Fatalf("the image of a stored instance: %v", err)
+	}
+	if got := e.instance(inst[0]).ImageID; got != imgs[0] {
+		t.Errorf("instance image = %s", got)
+	}
+
+	// Once its instance has gone too, so does the image.
+	if _, err := e.svc.TerminateInstances(ctx, &cloud.InstanceIDsInput{InstanceIDs: inst}); err != nil {
+		t.Fatal(err)
+	}
+	gone(imgs[0])
 }

@@ -211,7 +211,9 @@ func (w *worker) reportUnclaimed(vms []hypervisor.VM, claimed map[string]bool) {
 }
 
 // janitor removes terminated instances once they have been visible for
-// TerminatedTTL, checking once a minute or so.
+// TerminatedTTL, and deregistered images as long after their deregistration
+// once no stored instance names them and their templates are gone,
+// checking once a minute or so.
 func (s *Service) janitor(ctx context.Context) {
 	every := min(time.Minute, s.opts.TerminatedTTL/2)
 	t := time.NewTicker(every)
@@ -222,23 +224,48 @@ func (s *Service) janitor(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		var expired []string
-		err := s.store.ScanInstances("", func(inst *cloud.Instance) bool {
-			if inst.State == cloud.StateTerminated && !s.visible(inst) {
-				expired = append(expired, inst.ID)
-			}
-			return true
-		})
-		if err == nil && len(expired) > 0 {
-			err = s.store.DeleteInstances(expired)
-		}
-		if err != nil {
-			s.log.Error("remove expired instances", "err", err)
-			continue
-		}
-		if len(expired) > 0 {
-			s.fleet.release(expired)
-			s.log.Info("removed terminated instances", "count", len(expired))
+		if err := s.sweep(); err != nil {
+			s.log.Error("remove expired records", "err", err)
 		}
 	}
+}
+
+// sweep makes one pass of the janitor.
+func (s *Service) sweep() error {
+	var expired []string
+	used := map[string]bool{} // images that stored instances name
+	err := s.store.ScanInstances("", func(inst *cloud.Instance) bool {
+		if inst.State == cloud.StateTerminated && !s.visible(inst) {
+			expired = append(expired, inst.ID)
+		} else {
+			used[inst.ImageID] = true
+		}
+		return true
+	})
+	if err == nil && len(expired) > 0 {
+		err = s.store.DeleteInstances(expired)
+	}
+	if err != nil {
+		return err
+	}
+	if len(expired) > 0 {
+		s.fleet.release(expired)
+		s.log.Info("removed terminated instances", "count", len(expired))
+	}
+
+	imgs, err := s.store.Images()
+	if err != nil {
+		return err
+	}
+	for _, img := range imgs {
+		if img.State != cloud.ImageDeregistered || img.Managed || img.Job != nil || used[img.ID] ||
+			s.now().Sub(img.Deregistered) < s.opts.TerminatedTTL {
+			continue
+		}
+		if err := s.store.DeleteImage(img.ID); err != nil {
+			return err
+		}
+		s.log.Info("removed deregistered image", "image", img.ID)
+	}
+	return nil
 }
