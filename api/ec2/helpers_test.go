@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -244,8 +245,11 @@ func (f *fakeService) DescribeInstances(ctx context.Context, in *cloud.DescribeI
 	out := &cloud.DescribeInstancesOutput{}
 	list := f.instances
 	if in.NextToken != "" {
-		var start int
-		fmt.Sscan(in.NextToken, &start)
+		start, err := strconv.Atoi(in.NextToken)
+		if err != nil || start < 0 || start > len(list) {
+			return nil, cloud.Errorf(cloud.ErrCodeInvalidNextToken,
+				"The specified NextToken is not valid.")
+		}
 		list = list[start:]
 	}
 	if in.MaxResults > 0 && len(list) > in.MaxResults {
