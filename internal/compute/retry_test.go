@@ -135,6 +135,8 @@ func TestRetry_GiveUp(t *testing.T) {
 // TestRetry_SessionCap launches on a slow host whose sshd allows two
 // sessions at a time: with minicloud capped at two, it is never refused
 // one; capped above what the host allows, it is, so the count can tell.
+// A refused session is the host being busy, not failing: however many
+// there are, no launch runs out of its one retry.
 func TestRetry_SessionCap(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -149,6 +151,7 @@ func TestRetry_SessionCap(t *testing.T) {
 			e := newEnv(t, envOptions{
 				hosts: 1,
 				ssh:   func(_ int, c *hypervisor.SSHConfig) { c.MaxSessions = tt.cap },
+				opts:  func(o *compute.Options) { o.LaunchRetries = 1 },
 			})
 			e.inject(0, esxisim.Faults{Latency: 30 * time.Millisecond, MaxSessions: 2})
 			ids := e.runInstances(6, nil)

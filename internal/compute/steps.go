@@ -130,7 +130,8 @@ func (w *worker) step(ctx context.Context, inst *cloud.Instance) error {
 
 // failed decides what a failed step means. A host that refuses minicloud
 // or cannot be reached is held or marked unreachable, and the step is
-// tried again when it is back. A transient fault is tried again, with
+// tried again when it is back; one that refuses a session is asked again
+// later, however often. A transient fault is tried again, with
 // backoff, up to LaunchRetries times in a row while bringing an instance
 // up. A command that ran and failed, or a launch out of retries, ends the
 // launch (the instance terminates with Server.InternalError, as on EC2)
@@ -144,6 +145,12 @@ func (w *worker) failed(inst *cloud.Instance, err error) error {
 	switch {
 	case hostUnusable(err):
 		w.hostFailed(err)
+		return err
+	case errors.Is(err, hypervisor.ErrSessionRefused):
+		// The command never started: the host is busy, not failing, so
+		// this costs the launch none of its retries.
+		w.log.Warn("host refused an SSH session; will retry (set max_sessions below "+
+			"the host's sshd MaxSessions)", "instance", inst.ID, "err", err)
 		return err
 	case !ranAndFailed && !exhausted:
 		w.log.Warn("step failed; will retry", "instance", inst.ID, "err", err)
