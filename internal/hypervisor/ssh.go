@@ -321,7 +321,7 @@ func (t *SSHTransport) current() (*ssh.Client, error) {
 // login or host key, otherwise with a backoff before the next dial. A dial
 // cut short by ctx says nothing about the host and is not counted.
 func (t *SSHTransport) recordFailureLocked(ctx context.Context, err error) {
-	if ctx.Err() != nil {
+	if ctxErr(ctx) != nil {
 		return
 	}
 	t.failedDials.Add(1)
@@ -496,10 +496,24 @@ func (t *SSHTransport) dial(ctx context.Context) (*ssh.Client, error) {
 		return nil, hostKeyErr
 	case isAuthFailure(err):
 		return nil, fmt.Errorf("%w: %s as %s: %v", ErrAuthFailed, t.cfg.Host, t.cfg.User, err)
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("%s: dial: %w", t.cfg.Host, ctx.Err())
+	case ctxErr(ctx) != nil:
+		return nil, fmt.Errorf("%s: dial: %w", t.cfg.Host, ctxErr(ctx))
 	}
 	return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, t.cfg.Host, err)
+}
+
+// ctxErr returns ctx's error, or context.DeadlineExceeded once its
+// deadline has passed: a connection's deadline, set from ctx's, can fire a
+// moment before ctx's own timer does, and a dial the caller cut short says
+// nothing about the host.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // isAuthFailure reports whether a handshake error means the host turned

@@ -356,6 +356,50 @@ func TestSSHTransport_ErrContext(t *testing.T) {
 	}
 }
 
+// laggingCtx has a deadline but reports no error past it, as a context
+// does in the moment between a connection's deadline firing and the
+// context's own timer.
+type laggingCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c laggingCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestSSHTransport_DialCutShort checks that a dial the caller's deadline
+// ends is the caller's timeout, not an unreachable host: it is not counted
+// and sets no backoff, even when the connection's deadline fires first.
+func TestSSHTransport_DialCutShort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() { // a host that accepts and never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	srv := newTestSSHServer(t, "secret", serverOptions{password: true})
+	tr := newTestSSH(t, srv, "secret", func(c *SSHConfig) { c.Addr = ln.Addr().String() })
+
+	ctx := laggingCtx{context.Background(), time.Now().Add(100 * time.Millisecond)}
+	_, err = tr.Run(ctx, "true", nil)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnreachable) {
+		t.Errorf("got %v, want the deadline", err)
+	}
+	if st := tr.Stats(); st.FailedDials != 0 {
+		t.Errorf("failed dials: got %d, want 0", st.FailedDials)
+	}
+	if st := tr.State(); st.Status == StatusDisconnected && st.Message != "" {
+		t.Errorf("state: got %+v, want no failure recorded", st)
+	}
+}
+
 func TestSSHTransport_ErrClosed(t *testing.T) {
 	srv := newTestSSHServer(t, "secret", serverOptions{password: true})
 	tr := newTestSSH(t, srv, "secret")
