@@ -92,20 +92,27 @@ func (db *DB) Instance(id string) (*cloud.Instance, error) {
 // of ids, and the ids that do not exist.
 func (db *DB) InstancesByID(ids []string) (found []*cloud.Instance, missing []string, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		for _, id := range ids {
-			inst, err := getInstance(tx, id)
-			if errors.Is(err, ErrNotFound) {
-				missing = append(missing, id)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			found = append(found, inst)
-		}
-		return nil
+		found, missing, err = getInstances(tx, ids)
+		return err
 	})
 	return found, missing, err
+}
+
+// getInstances reads the instances among ids that exist, in the order of
+// ids, and returns the ids that do not exist.
+func getInstances(tx *bolt.Tx, ids []string) (found []*cloud.Instance, missing []string, err error) {
+	for _, id := range ids {
+		inst, err := getInstance(tx, id)
+		if errors.Is(err, ErrNotFound) {
+			missing = append(missing, id)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		found = append(found, inst)
+	}
+	return found, missing, nil
 }
 
 // ScanInstances calls fn for each instance whose id sorts after the id
@@ -163,18 +170,11 @@ func (db *DB) UpdateInstances(ids []string, fn func(*cloud.Instance) error) ([]*
 	var out []*cloud.Instance
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
 		// Batch may run this function more than once: start afresh.
-		out = out[:0]
 		var missing []string
-		for _, id := range ids {
-			inst, err := getInstance(tx, id)
-			if errors.Is(err, ErrNotFound) {
-				missing = append(missing, id)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, inst)
+		var err error
+		out, missing, err = getInstances(tx, ids)
+		if err != nil {
+			return err
 		}
 		if len(missing) > 0 {
 			return &MissingError{IDs: missing}
