@@ -30,7 +30,9 @@ const testConsole = "[    0.000000] Linux version 6.1.0 <&>\n" +
 // testConsoleTime is when testConsole was last written.
 var testConsoleTime = time.Date(2024, 5, 20, 19, 43, 7, 0, time.UTC)
 
-func (f *fakeService) GetConsoleOutput(ctx context.Context, in *cloud.GetConsoleOutputInput) (*cloud.ConsoleOutput, error) {
+func (f *fakeService) GetConsoleOutput(
+	ctx context.Context, in *cloud.GetConsoleOutputInput,
+) (*cloud.ConsoleOutput, error) {
 	if err := f.record(ctx, "GetConsoleOutput", in); err != nil {
 		return nil, err
 	}

@@ -238,7 +238,9 @@ func (f *fakeService) RunInstances(ctx context.Context, in *cloud.RunInstancesIn
 		RequesterID: "940372691376", Instances: []*cloud.Instance{i}}, nil
 }
 
-func (f *fakeService) DescribeInstances(ctx context.Context, in *cloud.DescribeInstancesInput) (*cloud.DescribeInstancesOutput, error) {
+func (f *fakeService) DescribeInstances(
+	ctx context.Context, in *cloud.DescribeInstancesInput,
+) (*cloud.DescribeInstancesOutput, error) {
 	if err := f.record(ctx, "DescribeInstances", in); err != nil {
 		return nil, err
 	}
@@ -289,7 +291,9 @@ func (f *fakeService) TerminateInstances(ctx context.Context, in *cloud.Instance
 	return changes(in.InstanceIDs, cloud.StateRunning, cloud.StateShuttingDown), nil
 }
 
-func (f *fakeService) DescribeInstanceStatus(ctx context.Context, in *cloud.DescribeInstanceStatusInput) (*cloud.DescribeInstanceStatusOutput, error) {
+func (f *fakeService) DescribeInstanceStatus(
+	ctx context.Context, in *cloud.DescribeInstanceStatusInput,
+) (*cloud.DescribeInstanceStatusOutput, error) {
 	if err := f.record(ctx, "DescribeInstanceStatus", in); err != nil {
 		return nil, err
 	}
@@ -314,7 +318,9 @@ func (f *fakeService) DeleteTags(ctx context.Context, in *cloud.DeleteTagsInput)
 	return f.record(ctx, "DeleteTags", in)
 }
 
-func (f *fakeService) DescribeTags(ctx context.Context, in *cloud.DescribeTagsInput) (*cloud.DescribeTagsOutput, error) {
+func (f *fakeService) DescribeTags(
+	ctx context.Context, in *cloud.DescribeTagsInput,
+) (*cloud.DescribeTagsOutput, error) {
 	if err := f.record(ctx, "DescribeTags", in); err != nil {
 		return nil, err
 	}
@@ -327,7 +333,9 @@ func (f *fakeService) DescribeTags(ctx context.Context, in *cloud.DescribeTagsIn
 	}, nil
 }
 
-func (f *fakeService) DescribeImages(ctx context.Context, in *cloud.DescribeImagesInput) (*cloud.DescribeImagesOutput, error) {
+func (f *fakeService) DescribeImages(
+	ctx context.Context, in *cloud.DescribeImagesInput,
+) (*cloud.DescribeImagesOutput, error) {
 	if err := f.record(ctx, "DescribeImages", in); err != nil {
 		return nil, err
 	}
@@ -337,7 +345,9 @@ func (f *fakeService) DescribeImages(ctx context.Context, in *cloud.DescribeImag
 	}}, NextToken: "images-page-2"}, nil
 }
 
-func (f *fakeService) DescribeInstanceTypes(ctx context.Context, in *cloud.DescribeInstanceTypesInput) (*cloud.DescribeInstanceTypesOutput, error) {
+func (f *fakeService) DescribeInstanceTypes(
+	ctx context.Context, in *cloud.DescribeInstanceTypesInput,
+) (*cloud.DescribeInstanceTypesOutput, error) {
 	if err := f.record(ctx, "DescribeInstanceTypes", in); err != nil {
 		return nil, err
 	}
@@ -356,7 +366,9 @@ func (f *fakeService) DescribeRegions(ctx context.Context, in *cloud.DescribeReg
 	return []cloud.Region{{Name: "us-east-1", Endpoint: "ec2.us-east-1.minicloud.internal"}}, nil
 }
 
-func (f *fakeService) DescribeAvailabilityZones(ctx context.Context, in *cloud.DescribeAvailabilityZonesInput) ([]cloud.AvailabilityZone, error) {
+func (f *fakeService) DescribeAvailabilityZones(
+	ctx context.Context, in *cloud.DescribeAvailabilityZonesInput,
+) ([]cloud.AvailabilityZone, error) {
 	if err := f.record(ctx, "DescribeAvailabilityZones", in); err != nil {
 		return nil, err
 	}

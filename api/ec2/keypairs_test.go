@@ -45,7 +45,9 @@ func testKeyPair() *cloud.KeyPair {
 	}
 }
 
-func (f *fakeService) CreateKeyPair(ctx context.Context, in *cloud.CreateKeyPairInput) (*cloud.CreateKeyPairOutput, error) {
+func (f *fakeService) CreateKeyPair(
+	ctx context.Context, in *cloud.CreateKeyPairInput,
+) (*cloud.CreateKeyPairOutput, error) {
 	if err := f.record(ctx, "CreateKeyPair", in); err != nil {
 		return nil, err
 	}
@@ -69,7 +71,9 @@ func (f *fakeService) DescribeKeyPairs(ctx context.Context, in *cloud.DescribeKe
 	return []*cloud.KeyPair{testKeyPair(), bare}, nil
 }
 
-func (f *fakeService) DeleteKeyPair(ctx context.Context, in *cloud.DeleteKeyPairInput) (*cloud.DeleteKeyPairOutput, error) {
+func (f *fakeService) DeleteKeyPair(
+	ctx context.Context, in *cloud.DeleteKeyPairInput,
+) (*cloud.DeleteKeyPairOutput, error) {
 	if err := f.record(ctx, "DeleteKeyPair", in); err != nil {
 		return nil, err
 	}
@@ -78,7 +82,9 @@ func (f *fakeService) DeleteKeyPair(ctx context.Context, in *cloud.DeleteKeyPair
 
 // DescribeInstanceAttribute answers for a running instance, with a value
 // of the attribute's kind.
-func (f *fakeService) DescribeInstanceAttribute(ctx context.Context, in *cloud.DescribeInstanceAttributeInput) (*cloud.InstanceAttribute, error) {
+func (f *fakeService) DescribeInstanceAttribute(
+	ctx context.Context, in *cloud.DescribeInstanceAttributeInput,
+) (*cloud.InstanceAttribute, error) {
 	if err := f.record(ctx, "DescribeInstanceAttribute", in); err != nil {
 		return nil, err
 	}

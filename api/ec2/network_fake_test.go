@@ -13,8 +13,9 @@ func init() {
 	for op, form := range map[string]url.Values{
 		"RegisterImage": {"Name": {"lab"},
 			"ImageLocation": {"[datastore1] templates/lab/lab.vmdk"}},
-		"CreateImage":                {"InstanceId": {"i-0123456789abc0001"}, "Name": {"lab"}},
-		"CopyImage":                  {"SourceImageId": {"ami-0abcdef1234567890"}, "SourceRegion": {"us-east-1"}, "Name": {"copy"}},
+		"CreateImage": {"InstanceId": {"i-0123456789abc0001"}, "Name": {"lab"}},
+		"CopyImage": {"SourceImageId": {"ami-0abcdef1234567890"},
+			"SourceRegion": {"us-east-1"}, "Name": {"copy"}},
 		"DeregisterImage":            {"ImageId": {"ami-0abcdef1234567890"}},
 		"DescribeVpcs":               {},
 		"DescribeSubnets":            {},
@@ -72,7 +73,9 @@ func (f *fakeService) DeregisterImage(ctx context.Context, in *cloud.DeregisterI
 	return f.record(ctx, "DeregisterImage", in)
 }
 
-func (f *fakeService) DescribeVpcs(ctx context.Context, in *cloud.DescribeVPCsInput) (*cloud.DescribeVPCsOutput, error) {
+func (f *fakeService) DescribeVpcs(
+	ctx context.Context, in *cloud.DescribeVPCsInput,
+) (*cloud.DescribeVPCsOutput, error) {
 	if err := f.record(ctx, "DescribeVpcs", in); err != nil {
 		return nil, err
 	}
@@ -83,7 +86,9 @@ func (f *fakeService) DescribeVpcs(ctx context.Context, in *cloud.DescribeVPCsIn
 	}}, NextToken: "vpcs-page-2"}, nil
 }
 
-func (f *fakeService) DescribeSubnets(ctx context.Context, in *cloud.DescribeSubnetsInput) (*cloud.DescribeSubnetsOutput, error) {
+func (f *fakeService) DescribeSubnets(
+	ctx context.Context, in *cloud.DescribeSubnetsInput,
+) (*cloud.DescribeSubnetsOutput, error) {
 	if err := f.record(ctx, "DescribeSubnets", in); err != nil {
 		return nil, err
 	}
@@ -94,7 +99,9 @@ func (f *fakeService) DescribeSubnets(ctx context.Context, in *cloud.DescribeSub
 	}}, NextToken: "subnets-page-2"}, nil
 }
 
-func (f *fakeService) DescribeSecurityGroups(ctx context.Context, in *cloud.DescribeSecurityGroupsInput) (*cloud.DescribeSecurityGroupsOutput, error) {
+func (f *fakeService) DescribeSecurityGroups(
+	ctx context.Context, in *cloud.DescribeSecurityGroupsInput,
+) (*cloud.DescribeSecurityGroupsOutput, error) {
 	if err := f.record(ctx, "DescribeSecurityGroups", in); err != nil {
 		return nil, err
 	}
@@ -103,7 +110,9 @@ func (f *fakeService) DescribeSecurityGroups(ctx context.Context, in *cloud.Desc
 		GroupNames: map[string]string{g.ID: g.Name}, NextToken: "groups-page-2"}, nil
 }
 
-func (f *fakeService) DescribeSecurityGroupRules(ctx context.Context, in *cloud.DescribeSecurityGroupRulesInput) (*cloud.DescribeSecurityGroupRulesOutput, error) {
+func (f *fakeService) DescribeSecurityGroupRules(
+	ctx context.Context, in *cloud.DescribeSecurityGroupRulesInput,
+) (*cloud.DescribeSecurityGroupRulesOutput, error) {
 	if err := f.record(ctx, "DescribeSecurityGroupRules", in); err != nil {
 		return nil, err
 	}
@@ -115,7 +124,9 @@ func (f *fakeService) DescribeSecurityGroupRules(ctx context.Context, in *cloud.
 	return out, nil
 }
 
-func (f *fakeService) CreateSecurityGroup(ctx context.Context, in *cloud.CreateSecurityGroupInput) (*cloud.SecurityGroup, error) {
+func (f *fakeService) CreateSecurityGroup(
+	ctx context.Context, in *cloud.CreateSecurityGroupInput,
+) (*cloud.SecurityGroup, error) {
 	if err := f.record(ctx, "CreateSecurityGroup", in); err != nil {
 		return nil, err
 	}
@@ -126,7 +137,9 @@ func (f *fakeService) DeleteSecurityGroup(ctx context.Context, in *cloud.DeleteS
 	return "sg-0123456789abcdef0", f.record(ctx, "DeleteSecurityGroup", in)
 }
 
-func (f *fakeService) AuthorizeSecurityGroupRules(ctx context.Context, in *cloud.SecurityGroupRulesInput) ([]cloud.GroupRule, error) {
+func (f *fakeService) AuthorizeSecurityGroupRules(
+	ctx context.Context, in *cloud.SecurityGroupRulesInput,
+) ([]cloud.GroupRule, error) {
 	if err := f.record(ctx, "AuthorizeSecurityGroupRules", in); err != nil {
 		return nil, err
 	}
@@ -135,7 +148,9 @@ func (f *fakeService) AuthorizeSecurityGroupRules(ctx context.Context, in *cloud
 		{GroupID: g.ID, GroupOwnerID: g.OwnerID, Rule: g.Rules[2]}}, nil
 }
 
-func (f *fakeService) RevokeSecurityGroupRules(ctx context.Context, in *cloud.SecurityGroupRulesInput) (*cloud.RevokeSecurityGroupRulesOutput, error) {
+func (f *fakeService) RevokeSecurityGroupRules(
+	ctx context.Context, in *cloud.SecurityGroupRulesInput,
+) (*cloud.RevokeSecurityGroupRulesOutput, error) {
 	if err := f.record(ctx, "RevokeSecurityGroupRules", in); err != nil {
 		return nil, err
 	}

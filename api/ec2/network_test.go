@@ -245,7 +245,8 @@ func TestEncode_ImageState(t *testing.T) {
 	img.State = cloud.ImageFailed
 	img.StateReason = &cloud.StateReason{Code: "Server.InternalError", Message: "Server.InternalError: x"}
 	img.SourceInstanceID, img.VolumeSizeGiB = "i-0123456789abc0001", 0
-	doc := encodeDoc(t, "DescribeImages", func(e *encoder) { encodeDescribeImages(e, &cloud.DescribeImagesOutput{Images: []*cloud.Image{img}}) })
+	out := &cloud.DescribeImagesOutput{Images: []*cloud.Image{img}}
+	doc := encodeDoc(t, "DescribeImages", func(e *encoder) { encodeDescribeImages(e, out) })
 	for _, err := range ec2Model(t).validateResponse("DescribeImages", parseXML(t, doc)) {
 		t.Error(err)
 	}

@@ -151,7 +151,8 @@ func testCLISession(t *testing.T, c cli) {
 	wait("instance-running")
 	c.run(append([]string{"reboot-instances", "--instance-ids"}, ids...)...)
 	term := c.run(append([]string{"terminate-instances", "--instance-ids"}, ids...)...)
-	if got := term["TerminatingInstances"].([]any)[0].(map[string]any)["CurrentState"].(map[string]any)["Name"]; got != "shutting-down" {
+	first = term["TerminatingInstances"].([]any)[0].(map[string]any)
+	if got := first["CurrentState"].(map[string]any)["Name"]; got != "shutting-down" {
 		t.Errorf("terminate-instances answered %v", got)
 	}
 	wait("instance-terminated")

@@ -49,7 +49,8 @@ func TestE2E_SDK_Lifecycle(t *testing.T) {
 	hosts := map[string]bool{}
 	for _, inst := range ts.describe(ids...) {
 		hosts[*inst.Placement.AvailabilityZone] = true
-		if got := ts.sim(*inst.Placement.AvailabilityZone).sh("vim-cmd vmsvc/getallvms"); !strings.Contains(got, *inst.InstanceId) {
+		got := ts.sim(*inst.Placement.AvailabilityZone).sh("vim-cmd vmsvc/getallvms")
+		if !strings.Contains(got, *inst.InstanceId) {
 			t.Errorf("no VM named %s on its host:\n%s", *inst.InstanceId, got)
 		}
 	}

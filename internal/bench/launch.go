@@ -128,7 +128,9 @@ func (r *runner) launch(ctx context.Context, dir string, spec LaunchSpec) (*Laun
 
 // waitRunning polls until every instance in ids is running and returns
 // how long after start the first and the last one was seen running.
-func waitRunning(ctx context.Context, ep *endpoint, ids []string, start time.Time) (first, all time.Duration, err error) {
+func waitRunning(
+	ctx context.Context, ep *endpoint, ids []string, start time.Time,
+) (first, all time.Duration, err error) {
 	deadline := start.Add(launchTimeout)
 	for {
 		out, err := ep.sdk.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})

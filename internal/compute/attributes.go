@@ -11,7 +11,9 @@ import (
 
 // DescribeInstanceAttribute returns one attribute of one of the caller's
 // instances.
-func (s *Service) DescribeInstanceAttribute(ctx context.Context, in *cloud.DescribeInstanceAttributeInput) (*cloud.InstanceAttribute, error) {
+func (s *Service) DescribeInstanceAttribute(
+	ctx context.Context, in *cloud.DescribeInstanceAttributeInput,
+) (*cloud.InstanceAttribute, error) {
 	if in.Attribute == "" {
 		return nil, cloud.MissingParameter("Attribute")
 	}

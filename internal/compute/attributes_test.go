@@ -118,7 +118,8 @@ func TestService_ModifyInstanceAttribute(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor("reconfigured", one, func(i *cloud.Instance) bool { return !i.ConfigPending })
-	if vmx := e.sh(e.simIndex(id), "cat /vmfs/volumes/datastore1/"+id+"/"+id+".vmx"); strings.Contains(vmx, "guestinfo.userdata") {
+	vmx = e.sh(e.simIndex(id), "cat /vmfs/volumes/datastore1/"+id+"/"+id+".vmx")
+	if strings.Contains(vmx, "guestinfo.userdata") {
 		t.Errorf("emptied user data is still in the .vmx:\n%s", vmx)
 	}
 }

@@ -88,7 +88,9 @@ func (s *Service) EnsureImages(configs []ImageConfig) error {
 // Deregistered images are gone. Owners takes account ids, "self" and owner
 // aliases; "amazon" also names minicloud's configured images, so that
 // scripts written for EC2's public images find them.
-func (s *Service) DescribeImages(ctx context.Context, in *cloud.DescribeImagesInput) (*cloud.DescribeImagesOutput, error) {
+func (s *Service) DescribeImages(
+	ctx context.Context, in *cloud.DescribeImagesInput,
+) (*cloud.DescribeImagesOutput, error) {
 	for _, id := range in.ImageIDs {
 		if !cloud.ValidID(cloud.PrefixImage, id) {
 			return nil, cloud.Errorf(cloud.ErrCodeInvalidAMIIDMalformed,
@@ -211,7 +213,9 @@ var typeFilters = map[string]func(cloud.InstanceType) []string{
 }
 
 // DescribeInstanceTypes lists the instance types minicloud offers.
-func (s *Service) DescribeInstanceTypes(ctx context.Context, in *cloud.DescribeInstanceTypesInput) (*cloud.DescribeInstanceTypesOutput, error) {
+func (s *Service) DescribeInstanceTypes(
+	ctx context.Context, in *cloud.DescribeInstanceTypesInput,
+) (*cloud.DescribeInstanceTypesOutput, error) {
 	match, err := compileFilters(in.Filters, typeFilters, nil)
 	if err != nil {
 		return nil, err
@@ -286,7 +290,9 @@ var zoneFilters = map[string]func(cloud.AvailabilityZone) []string{
 // DescribeAvailabilityZones returns a zone for each zone of the configured
 // hosts. A zone is available while one of its hosts is ready and impaired
 // otherwise; each host that cannot be driven adds a message saying why.
-func (s *Service) DescribeAvailabilityZones(ctx context.Context, in *cloud.DescribeAvailabilityZonesInput) ([]cloud.AvailabilityZone, error) {
+func (s *Service) DescribeAvailabilityZones(
+	ctx context.Context, in *cloud.DescribeAvailabilityZonesInput,
+) ([]cloud.AvailabilityZone, error) {
 	match, err := compileFilters(in.Filters, zoneFilters, nil)
 	if err != nil {
 		return nil, err

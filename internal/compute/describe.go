@@ -32,7 +32,9 @@ func instanceTags(i *cloud.Instance) cloud.Tags { return i.Tags }
 
 // DescribeInstances returns the caller's instances that match the filters,
 // grouped by reservation, one page at a time in instance id order.
-func (s *Service) DescribeInstances(ctx context.Context, in *cloud.DescribeInstancesInput) (*cloud.DescribeInstancesOutput, error) {
+func (s *Service) DescribeInstances(
+	ctx context.Context, in *cloud.DescribeInstancesInput,
+) (*cloud.DescribeInstancesOutput, error) {
 	insts, next, err := s.findInstances(ctx, in.InstanceIDs, in.Filters,
 		in.MaxResults, in.NextToken, instanceFilters, in.DryRun)
 	if err != nil {
@@ -143,7 +145,9 @@ func groupReservations(insts []*cloud.Instance) []*cloud.Reservation {
 // IncludeAllInstances. The system check follows the host: impaired while
 // it cannot be reached. The instance check follows the guest: ok once it
 // has booted and reported an address.
-func (s *Service) DescribeInstanceStatus(ctx context.Context, in *cloud.DescribeInstanceStatusInput) (*cloud.DescribeInstanceStatusOutput, error) {
+func (s *Service) DescribeInstanceStatus(
+	ctx context.Context, in *cloud.DescribeInstanceStatusInput,
+) (*cloud.DescribeInstanceStatusOutput, error) {
 	fields := make(map[string]func(*cloud.Instance) []string, len(instanceFilters)+2)
 	for _, name := range []string{"availability-zone", "instance-state-name", "instance-state-code"} {
 		fields[name] = instanceFilters[name]

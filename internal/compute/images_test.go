@@ -95,17 +95,23 @@ func TestService_RegisterImage(t *testing.T) {
 			in   cloud.RegisterImageInput
 			code string
 		}{
-			{"Duplicate", cloud.RegisterImageInput{Name: "only-two", ImageLocation: location}, cloud.ErrCodeInvalidAMINameDuplicate},
+			{"Duplicate", cloud.RegisterImageInput{Name: "only-two", ImageLocation: location},
+				cloud.ErrCodeInvalidAMINameDuplicate},
 			{"NoName", cloud.RegisterImageInput{ImageLocation: location}, cloud.ErrCodeMissingParameter},
 			{"ShortName", cloud.RegisterImageInput{Name: "ab", ImageLocation: location}, cloud.ErrCodeInvalidAMINameMalformed},
 			{"BadName", cloud.RegisterImageInput{Name: "a*b", ImageLocation: location}, cloud.ErrCodeInvalidAMINameMalformed},
 			{"NoLocation", cloud.RegisterImageInput{Name: "abc"}, cloud.ErrCodeMissingParameter},
 			{"Snapshot", cloud.RegisterImageInput{Name: "abc", HasSnapshot: true}, cloud.ErrCodeUnsupported},
-			{"NotADatastorePath", cloud.RegisterImageInput{Name: "abc", ImageLocation: "/tmp/x.vmdk"}, cloud.ErrCodeInvalidParameterValue},
-			{"LeavesDatastore", cloud.RegisterImageInput{Name: "abc", ImageLocation: "[ds] ../x.vmdk"}, cloud.ErrCodeInvalidParameterValue},
-			{"NotADisk", cloud.RegisterImageInput{Name: "abc", ImageLocation: "[ds] x/x.vmx"}, cloud.ErrCodeInvalidParameterValue},
-			{"Architecture", cloud.RegisterImageInput{Name: "abc", ImageLocation: location, Architecture: "sparc"}, cloud.ErrCodeInvalidParameterValue},
-			{"DryRun", cloud.RegisterImageInput{Name: "abc", ImageLocation: location, DryRun: true}, cloud.ErrCodeDryRunOperation},
+			{"NotADatastorePath", cloud.RegisterImageInput{Name: "abc", ImageLocation: "/tmp/x.vmdk"},
+				cloud.ErrCodeInvalidParameterValue},
+			{"LeavesDatastore", cloud.RegisterImageInput{Name: "abc", ImageLocation: "[ds] ../x.vmdk"},
+				cloud.ErrCodeInvalidParameterValue},
+			{"NotADisk", cloud.RegisterImageInput{Name: "abc", ImageLocation: "[ds] x/x.vmx"},
+				cloud.ErrCodeInvalidParameterValue},
+			{"Architecture", cloud.RegisterImageInput{Name: "abc", ImageLocation: location, Architecture: "sparc"},
+				cloud.ErrCodeInvalidParameterValue},
+			{"DryRun", cloud.RegisterImageInput{Name: "abc", ImageLocation: location, DryRun: true},
+				cloud.ErrCodeDryRunOperation},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +217,8 @@ func TestService_CreateImage(t *testing.T) {
 			{"Duplicate", cloud.CreateImageInput{InstanceID: src, Name: "web-v1"}, cloud.ErrCodeInvalidAMINameDuplicate},
 			{"NoInstance", cloud.CreateImageInput{Name: "x-1"}, cloud.ErrCodeMissingParameter},
 			{"Malformed", cloud.CreateImageInput{InstanceID: "i-x", Name: "x-1"}, cloud.ErrCodeInvalidInstanceIDMalformed},
-			{"Unknown", cloud.CreateImageInput{InstanceID: "i-0123456789abcdef0", Name: "x-1"}, cloud.ErrCodeInvalidInstanceIDNotFound},
+			{"Unknown", cloud.CreateImageInput{InstanceID: "i-0123456789abcdef0", Name: "x-1"},
+				cloud.ErrCodeInvalidInstanceIDNotFound},
 			{"OtherAccount", cloud.CreateImageInput{InstanceID: src, Name: "x-1"}, cloud.ErrCodeInvalidInstanceIDNotFound},
 			{"BadName", cloud.CreateImageInput{InstanceID: src, Name: "x"}, cloud.ErrCodeInvalidAMINameMalformed},
 			{"DryRun", cloud.CreateImageInput{InstanceID: src, Name: "x-1", DryRun: true}, cloud.ErrCodeDryRunOperation},
@@ -313,10 +320,14 @@ func TestService_CopyImage(t *testing.T) {
 		in   cloud.CopyImageInput
 		code string
 	}{
-		{"Region", cloud.CopyImageInput{SourceImageID: e.imageID(), SourceRegion: "eu-west-1", Name: "x-1"}, cloud.ErrCodeInvalidParameterValue},
+		{"Region", cloud.CopyImageInput{SourceImageID: e.imageID(), SourceRegion: "eu-west-1", Name: "x-1"},
+			cloud.ErrCodeInvalidParameterValue},
 		{"NoRegion", cloud.CopyImageInput{SourceImageID: e.imageID(), Name: "x-1"}, cloud.ErrCodeMissingParameter},
-		{"Unknown", cloud.CopyImageInput{SourceImageID: "ami-0123456789abcdef0", SourceRegion: "us-east-1", Name: "x-1"}, cloud.ErrCodeInvalidAMIIDNotFound},
-		{"Encrypted", cloud.CopyImageInput{SourceImageID: e.imageID(), SourceRegion: "us-east-1", Name: "x-1", Encrypted: true}, cloud.ErrCodeUnsupported},
+		{"Unknown", cloud.CopyImageInput{SourceImageID: "ami-0123456789abcdef0", SourceRegion: "us-east-1", Name: "x-1"},
+			cloud.ErrCodeInvalidAMIIDNotFound},
+		{"Encrypted", cloud.CopyImageInput{SourceImageID: e.imageID(), SourceRegion: "us-east-1", Name: "x-1",
+			Encrypted: true},
+			cloud.ErrCodeUnsupported},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.svc.CopyImage(ctx, &tt.in)

@@ -102,7 +102,8 @@ func TestService_ImportKeyPair(t *testing.T) {
 
 	// The same name again, in another account, is another key pair.
 	other := cloud.WithCaller(ctx, cloud.Caller{AccountID: "999999999999"})
-	if _, err := e.svc.ImportKeyPair(other, &cloud.ImportKeyPairInput{KeyName: "bob", PublicKeyMaterial: pub}); err != nil {
+	bob := &cloud.ImportKeyPairInput{KeyName: "bob", PublicKeyMaterial: pub}
+	if _, err := e.svc.ImportKeyPair(other, bob); err != nil {
 		t.Errorf("import in another account: %v", err)
 	}
 	_, err = e.svc.ImportKeyPair(ctx, &cloud.ImportKeyPairInput{KeyName: "bob", PublicKeyMaterial: pub})
@@ -223,8 +224,9 @@ func TestService_DeleteKeyPair(t *testing.T) {
 	_, err = e.svc.DeleteKeyPair(ctx, &cloud.DeleteKeyPairInput{KeyName: "lab", DryRun: true})
 	wantCode(t, err, cloud.ErrCodeDryRunOperation)
 	other := cloud.WithCaller(ctx, cloud.Caller{AccountID: "999999999999"})
-	if got, err := e.svc.DeleteKeyPair(other, &cloud.DeleteKeyPairInput{KeyPairID: id}); err != nil || got.KeyPairID != "" {
-		t.Errorf("another account's delete: %+v, %v", got, err)
+	theirs, err := e.svc.DeleteKeyPair(other, &cloud.DeleteKeyPairInput{KeyPairID: id})
+	if err != nil || theirs.KeyPairID != "" {
+		t.Errorf("another account's delete: %+v, %v", theirs, err)
 	}
 
 	// An instance launched with it keeps its key after it goes.

@@ -176,17 +176,24 @@ func TestService_SecurityGroups(t *testing.T) {
 			in   cloud.CreateSecurityGroupInput
 			code string
 		}{
-			{"Duplicate", cloud.CreateSecurityGroupInput{GroupName: "web", Description: "x"}, cloud.ErrCodeInvalidGroupDuplicate},
-			{"Reserved", cloud.CreateSecurityGroupInput{GroupName: "default", Description: "x"}, cloud.ErrCodeInvalidGroupReserved},
+			{"Duplicate", cloud.CreateSecurityGroupInput{GroupName: "web", Description: "x"},
+				cloud.ErrCodeInvalidGroupDuplicate},
+			{"Reserved", cloud.CreateSecurityGroupInput{GroupName: "default", Description: "x"},
+				cloud.ErrCodeInvalidGroupReserved},
 			{"NoName", cloud.CreateSecurityGroupInput{Description: "x"}, cloud.ErrCodeMissingParameter},
 			{"NoDescription", cloud.CreateSecurityGroupInput{GroupName: "x"}, cloud.ErrCodeMissingParameter},
-			{"IDLikeName", cloud.CreateSecurityGroupInput{GroupName: "sg-1", Description: "x"}, cloud.ErrCodeInvalidParameterValue},
-			{"NotASCII", cloud.CreateSecurityGroupInput{GroupName: "wéb", Description: "x"}, cloud.ErrCodeInvalidParameterValue},
-			{"MalformedVPC", cloud.CreateSecurityGroupInput{GroupName: "x", Description: "x", VPCID: "vpc-1"}, cloud.ErrCodeInvalidVPCIDMalformed},
-			{"UnknownVPC", cloud.CreateSecurityGroupInput{GroupName: "x", Description: "x", VPCID: "vpc-0123456789abcdef0"}, cloud.ErrCodeInvalidVPCIDNotFound},
+			{"IDLikeName", cloud.CreateSecurityGroupInput{GroupName: "sg-1", Description: "x"},
+				cloud.ErrCodeInvalidParameterValue},
+			{"NotASCII", cloud.CreateSecurityGroupInput{GroupName: "wéb", Description: "x"},
+				cloud.ErrCodeInvalidParameterValue},
+			{"MalformedVPC", cloud.CreateSecurityGroupInput{GroupName: "x", Description: "x", VPCID: "vpc-1"},
+				cloud.ErrCodeInvalidVPCIDMalformed},
+			{"UnknownVPC", cloud.CreateSecurityGroupInput{GroupName: "x", Description: "x", VPCID: "vpc-0123456789abcdef0"},
+				cloud.ErrCodeInvalidVPCIDNotFound},
 			{"TagType", cloud.CreateSecurityGroupInput{GroupName: "x", Description: "x",
 				TagSpecifications: []cloud.TagSpecification{{ResourceType: "instance"}}}, cloud.ErrCodeInvalidParameterValue},
-			{"DryRun", cloud.CreateSecurityGroupInput{GroupName: "x", Description: "x", DryRun: true}, cloud.ErrCodeDryRunOperation},
+			{"DryRun", cloud.CreateSecurityGroupInput{GroupName: "x", Description: "x", DryRun: true},
+				cloud.ErrCodeDryRunOperation},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -360,7 +367,8 @@ func TestService_SecurityGroups(t *testing.T) {
 		e.waitState(cloud.StateTerminated, ids...)
 		_, err = e.svc.DeleteSecurityGroup(ctx, &cloud.DeleteSecurityGroupInput{GroupName: "db", DryRun: true})
 		wantCode(t, err, cloud.ErrCodeDryRunOperation)
-		if id, err := e.svc.DeleteSecurityGroup(ctx, &cloud.DeleteSecurityGroupInput{GroupName: "db"}); err != nil || id != db.ID {
+		id, err := e.svc.DeleteSecurityGroup(ctx, &cloud.DeleteSecurityGroupInput{GroupName: "db"})
+		if err != nil || id != db.ID {
 			t.Fatalf("delete db = %s, %v", id, err)
 		}
 		if _, err := e.svc.DeleteSecurityGroup(ctx, &cloud.DeleteSecurityGroupInput{GroupID: web.ID}); err != nil {

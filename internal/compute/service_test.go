@@ -125,13 +125,19 @@ func TestService_RunInstances(t *testing.T) {
 		code string
 	}{
 		{"ErrMissingImage", func(in *cloud.RunInstancesInput) { in.ImageID = "" }, cloud.ErrCodeMissingParameter},
-		{"ErrMalformedImage", func(in *cloud.RunInstancesInput) { in.ImageID = "ami-xyz" }, cloud.ErrCodeInvalidAMIIDMalformed},
-		{"ErrUnknownImage", func(in *cloud.RunInstancesInput) { in.ImageID = "ami-0123456789abcdef0" }, cloud.ErrCodeInvalidAMIIDNotFound},
-		{"ErrInstanceType", func(in *cloud.RunInstancesInput) { in.InstanceType = "t9.huge" }, cloud.ErrCodeInvalidParameterValue},
+		{"ErrMalformedImage", func(in *cloud.RunInstancesInput) { in.ImageID = "ami-xyz" },
+			cloud.ErrCodeInvalidAMIIDMalformed},
+		{"ErrUnknownImage", func(in *cloud.RunInstancesInput) { in.ImageID = "ami-0123456789abcdef0" },
+			cloud.ErrCodeInvalidAMIIDNotFound},
+		{"ErrInstanceType", func(in *cloud.RunInstancesInput) { in.InstanceType = "t9.huge" },
+			cloud.ErrCodeInvalidParameterValue},
 		{"ErrMinCount", func(in *cloud.RunInstancesInput) { in.MinCount = 0 }, cloud.ErrCodeInvalidParameterValue},
-		{"ErrMaxBelowMin", func(in *cloud.RunInstancesInput) { in.MinCount, in.MaxCount = 3, 2 }, cloud.ErrCodeInvalidParameterValue},
-		{"ErrZone", func(in *cloud.RunInstancesInput) { in.AvailabilityZone = "us-east-1z" }, cloud.ErrCodeInvalidParameterValue},
-		{"ErrCapacity", func(in *cloud.RunInstancesInput) { in.MinCount, in.MaxCount = 500, 500 }, cloud.ErrCodeInsufficientCapacity},
+		{"ErrMaxBelowMin", func(in *cloud.RunInstancesInput) { in.MinCount, in.MaxCount = 3, 2 },
+			cloud.ErrCodeInvalidParameterValue},
+		{"ErrZone", func(in *cloud.RunInstancesInput) { in.AvailabilityZone = "us-east-1z" },
+			cloud.ErrCodeInvalidParameterValue},
+		{"ErrCapacity", func(in *cloud.RunInstancesInput) { in.MinCount, in.MaxCount = 500, 500 },
+			cloud.ErrCodeInsufficientCapacity},
 		{"ErrTagKey", func(in *cloud.RunInstancesInput) {
 			in.TagSpecifications = []cloud.TagSpecification{{ResourceType: "instance",
 				Tags: []cloud.Tag{{Key: "aws:x", Value: "y"}}}}

@@ -110,7 +110,8 @@ func TestConfig_Validate(t *testing.T) {
 	}
 
 	t.Run("PublicWithCredentials", func(t *testing.T) {
-		cfg, _ := config.Load(write(t, "listen = \"0.0.0.0:8787\"\n[[credentials]]\naccess_key_id = \"a\"\nsecret_access_key = \"b\""))
+		cfg, _ := config.Load(write(t, "listen = \"0.0.0.0:8787\"\n"+
+			"[[credentials]]\naccess_key_id = \"a\"\nsecret_access_key = \"b\""))
 		if err := cfg.Validate(); err != nil {
 			t.Error(err)
 		}

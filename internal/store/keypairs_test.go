@@ -59,7 +59,8 @@ func TestDB_UpdateKeyPair(t *testing.T) {
 	if err != nil || got.Tags["team"] != "lab" || !got.CreateTime.Equal(newKeyPair("", "", "").CreateTime) {
 		t.Errorf("KeyPair() = %+v, %v", got, err)
 	}
-	if _, err := db.UpdateKeyPair("key-0000000000000000f", func(*cloud.KeyPair) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+	_, err = db.UpdateKeyPair("key-0000000000000000f", func(*cloud.KeyPair) error { return nil })
+	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("update of a missing key pair: %v", err)
 	}
 

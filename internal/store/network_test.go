@@ -92,7 +92,8 @@ func TestDB_SecurityGroups(t *testing.T) {
 		if err != nil || len(g.Rules) != 1 {
 			t.Errorf("after a refused update: %+v, %v", g, err)
 		}
-		if _, err := db.UpdateSecurityGroup("sg-none", func(*cloud.SecurityGroup) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		_, err = db.UpdateSecurityGroup("sg-none", func(*cloud.SecurityGroup) error { return nil })
+		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("update of a missing group: %v", err)
 		}
 	})
@@ -213,7 +214,8 @@ func TestDB_CreateImage(t *testing.T) {
 	if err != nil || got.State != cloud.StateStopping {
 		t.Fatalf("CreateImageFrom = %+v, %v", got, err)
 	}
-	if _, err := db.CreateImageFrom(&cloud.Image{ID: "ami-5", Name: "x", OwnerID: "111"}, "i-9", stop); !errors.Is(err, store.ErrNotFound) {
+	_, err = db.CreateImageFrom(&cloud.Image{ID: "ami-5", Name: "x", OwnerID: "111"}, "i-9", stop)
+	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("from a missing instance: %v", err)
 	}
 
